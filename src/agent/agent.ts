@@ -1,0 +1,281 @@
+import type { ConversationManager } from '../conversation/conversation-manager.ts'
+import { SlidingWindowConversationManager } from '../conversation/sliding-window-conversation-manager.ts'
+import { ConfigurationError } from '../errors/configuration-error.ts'
+import { type HookProvider, HookRegistry } from '../hooks/hook-registry.ts'
+import {
+  type ContentBlock,
+  type Message,
+  messageText,
+  type ToolResultBlock,
+  type ToolUseBlock,
+  toolUses,
+} from '../messages/message.ts'
+import type { Model, StopReason, Usage } from '../models/model.ts'
+import { addUsage, emptyUsage } from '../models/model.ts'
+import { ContextWindowOverflowError, ModelError } from '../models/model-errors.ts'
+import type { SessionManager } from '../session/session-manager.ts'
+import type { Tool } from '../tools/tool.ts'
+import { executeToolUse } from '../tools/tool-executor.ts'
+import { ConcurrentInvocationError, InvocationAbortedError, MaxCyclesExceededError } from './agent-errors.ts'
+import type { AgentResult } from './agent-result.ts'
+import { AgentState, type JsonObject } from './agent-state.ts'
+import { MessageAssembler } from './assemble-message.ts'
+import { modelView } from './model-view.ts'
+
+export interface AgentConfig {
+  model: Model
+  systemPrompt?: string
+  tools?: Tool[]
+  /** Default: a sliding window of 40 messages. */
+  conversationManager?: ConversationManager
+  sessionManager?: SessionManager
+  /** Extra lifecycle hooks (logging, metrics, guards). */
+  hooks?: HookProvider[]
+  /** Distinguishes agents that share one session. Default `default`. */
+  agentId?: string
+  state?: JsonObject
+  /** A conversation to start from (a session manager replaces it with the stored one). */
+  messages?: Message[]
+  /** The most model calls one invocation may make. Default 25. */
+  maxCycles?: number
+}
+
+export interface InvocationOptions {
+  signal?: AbortSignal
+}
+
+export type AgentStreamEvent =
+  | { type: 'text-delta'; text: string }
+  | { type: 'reasoning-delta'; text: string }
+  | { type: 'tool-use-start'; toolUseId: string; name: string }
+  | { type: 'tool-use-end'; toolUse: ToolUseBlock; result: ToolResultBlock }
+  | { type: 'message-added'; message: Message }
+  | { type: 'result'; result: AgentResult }
+
+/** A prompt: text, or the content blocks of a user message (text, images). */
+export type Prompt = string | ContentBlock[]
+
+const AGENT_ID = /^[^\s]{1,128}$/
+
+export class Agent {
+  readonly agentId: string
+  readonly model: Model
+  readonly systemPrompt: string | undefined
+  readonly tools: ReadonlyMap<string, Tool>
+  readonly conversationManager: ConversationManager
+  readonly sessionManager: SessionManager | undefined
+  readonly hooks = new HookRegistry()
+  readonly state: AgentState
+  readonly maxCycles: number
+  /** The conversation in the model's context. Each entry mirrors one stored message when a session is attached. */
+  messages: Message[]
+
+  #initialization: Promise<void> | undefined
+  #running = false
+
+  constructor(config: AgentConfig) {
+    const agentId = config.agentId ?? 'default'
+    if (!AGENT_ID.test(agentId)) {
+      throw new ConfigurationError(
+        `agentId "${agentId}" is invalid: use 1-128 characters without white space.`,
+      )
+    }
+    this.agentId = agentId
+    this.model = config.model
+    this.systemPrompt = config.systemPrompt
+    this.tools = Agent.#toolMap(config.tools ?? [])
+    this.conversationManager = config.conversationManager ?? new SlidingWindowConversationManager()
+    this.sessionManager = config.sessionManager
+    this.state = new AgentState(config.state)
+    this.messages = structuredClone(config.messages ?? [])
+    this.maxCycles = config.maxCycles ?? 25
+    if (this.sessionManager) this.hooks.add(this.sessionManager)
+    for (const provider of config.hooks ?? []) this.hooks.add(provider)
+  }
+
+  /**
+   * Runs the `agent-initialized` hooks once (a session restores here). `run` and `stream` call it
+   * for you; call it yourself to restore before the first prompt, e.g. to show the history.
+   */
+  initialize(): Promise<void> {
+    this.#initialization ??= this.hooks.emit('agent-initialized', { agent: this }).catch((error: unknown) => {
+      this.#initialization = undefined
+      throw error
+    })
+    return this.#initialization
+  }
+
+  /** Sends a prompt (or, with none, continues the stored conversation) and resolves with the final answer. */
+  async run(prompt?: Prompt, options: InvocationOptions = {}): Promise<AgentResult> {
+    const events = this.stream(prompt, options)
+    for (;;) {
+      const next = await events.next()
+      if (next.done) return next.value
+    }
+  }
+
+  /** Like `run`, yielding events as they happen; the generator's return value is the result. */
+  async *stream(
+    prompt?: Prompt,
+    options: InvocationOptions = {},
+  ): AsyncGenerator<AgentStreamEvent, AgentResult, undefined> {
+    if (this.#running) throw new ConcurrentInvocationError()
+    this.#running = true
+    const signal = options.signal ?? new AbortController().signal
+    let result: AgentResult | undefined
+    let failure: unknown
+    try {
+      await this.initialize()
+      await this.hooks.emit('invocation-start', { agent: this })
+      signal.throwIfAborted()
+      if (prompt !== undefined) {
+        const content: ContentBlock[] = typeof prompt === 'string' ? [{ type: 'text', text: prompt }] : prompt
+        yield await this.#append({ role: 'user', content })
+      }
+      result = yield* this.#cycle(signal)
+      yield { type: 'result', result }
+      return result
+    } catch (error) {
+      failure = signal.aborted ? new InvocationAbortedError({ cause: error }) : error
+      if (signal.aborted) await this.#closeDanglingToolUses('The tool run was cancelled before it finished.')
+      throw failure
+    } finally {
+      try {
+        await this.conversationManager.applyManagement(this)
+        await this.hooks.emit('invocation-end', { agent: this, result, error: failure })
+      } catch (hookError) {
+        // Never swallow: when the invocation failed too, both errors reach the caller.
+        if (failure === undefined) throw hookError
+        // biome-ignore lint/correctness/noUnsafeFinally: reporting both failures is the point.
+        throw new AggregateError(
+          [failure, hookError],
+          'The invocation failed, and so did an invocation-end hook.',
+        )
+      } finally {
+        this.#running = false
+      }
+    }
+  }
+
+  async #append(message: Message): Promise<AgentStreamEvent> {
+    this.messages.push(message)
+    await this.hooks.emit('message-added', { agent: this, message })
+    return { type: 'message-added', message }
+  }
+
+  async *#cycle(signal: AbortSignal): AsyncGenerator<AgentStreamEvent, AgentResult, undefined> {
+    let usage = emptyUsage()
+    for (let cycle = 0; ; cycle++) {
+      if (cycle >= this.maxCycles) throw new MaxCyclesExceededError(this.maxCycles)
+      signal.throwIfAborted()
+      await this.conversationManager.applyManagement(this)
+      const reply = yield* this.#callModel(signal)
+      usage = addUsage(usage, reply.usage)
+      yield await this.#append(reply.message)
+      const calls = toolUses(reply.message)
+      if (calls.length === 0) {
+        return {
+          output: messageText(reply.message),
+          message: reply.message,
+          stopReason: reply.stopReason,
+          usage,
+        }
+      }
+      const results = yield* this.#runTools(calls, signal)
+      yield await this.#append({ role: 'user', content: results })
+    }
+  }
+
+  async *#callModel(
+    signal: AbortSignal,
+  ): AsyncGenerator<AgentStreamEvent, { message: Message; stopReason: StopReason; usage: Usage }, undefined> {
+    for (;;) {
+      const assembler = new MessageAssembler(this.model.provider)
+      let failure: unknown
+      try {
+        const request = {
+          messages: modelView(this.messages),
+          ...(this.systemPrompt === undefined ? {} : { systemPrompt: this.systemPrompt }),
+          ...(this.tools.size === 0 ? {} : { tools: [...this.tools.values()].map((tool) => tool.spec) }),
+        }
+        for await (const event of this.model.stream(request, { signal })) {
+          assembler.add(event)
+          if (event.type === 'text-delta') yield { type: 'text-delta', text: event.text }
+          else if (event.type === 'reasoning-delta') yield { type: 'reasoning-delta', text: event.text }
+          else if (event.type === 'tool-use-start') {
+            yield { type: 'tool-use-start', toolUseId: event.toolUseId, name: event.name }
+          }
+        }
+        if (assembler.stopReason === undefined || assembler.usage === undefined) {
+          throw new ModelError(
+            this.model.provider,
+            'the response stream ended before the message was complete',
+          )
+        }
+      } catch (error) {
+        failure = error
+      }
+      await this.hooks.emit('model-call-end', {
+        agent: this,
+        stopReason: assembler.stopReason,
+        error: failure,
+      })
+      if (failure === undefined && assembler.stopReason !== undefined && assembler.usage !== undefined) {
+        return { message: assembler.finish(), stopReason: assembler.stopReason, usage: assembler.usage }
+      }
+      if (!signal.aborted && failure instanceof ContextWindowOverflowError) {
+        if (await this.conversationManager.reduceContext(this)) continue
+      }
+      throw failure
+    }
+  }
+
+  /** Runs the calls concurrently and yields each result as it lands; results keep the calls' order. */
+  async *#runTools(
+    calls: ToolUseBlock[],
+    signal: AbortSignal,
+  ): AsyncGenerator<AgentStreamEvent, ToolResultBlock[], undefined> {
+    const results: ToolResultBlock[] = []
+    const pending = new Map<number, Promise<{ index: number; result: ToolResultBlock }>>()
+    for (const [index, toolUse] of calls.entries()) {
+      await this.hooks.emit('tool-call-start', { agent: this, toolUse })
+      pending.set(
+        index,
+        executeToolUse(toolUse, this.tools, signal).then((result) => ({ index, result })),
+      )
+    }
+    while (pending.size > 0) {
+      const { index, result } = await Promise.race(pending.values())
+      pending.delete(index)
+      results[index] = result
+      const toolUse = calls[index] as ToolUseBlock
+      await this.hooks.emit('tool-call-end', { agent: this, toolUse, result })
+      yield { type: 'tool-use-end', toolUse, result }
+    }
+    return results
+  }
+
+  /** After a cancel mid-tools: answer every open tool call, so the conversation stays valid for the next call. */
+  async #closeDanglingToolUses(reason: string): Promise<void> {
+    const last = this.messages.at(-1)
+    if (!last || last.role !== 'assistant') return
+    const calls = toolUses(last)
+    if (calls.length === 0) return
+    const content: ToolResultBlock[] = calls.map((call) => ({
+      type: 'toolResult',
+      toolUseId: call.toolUseId,
+      status: 'error',
+      content: [{ type: 'text', text: reason }],
+    }))
+    await this.#append({ role: 'user', content })
+  }
+
+  static #toolMap(tools: Tool[]): Map<string, Tool> {
+    const map = new Map<string, Tool>()
+    for (const tool of tools) {
+      if (map.has(tool.spec.name)) throw new ConfigurationError(`Two tools are named "${tool.spec.name}".`)
+      map.set(tool.spec.name, tool)
+    }
+    return map
+  }
+}

@@ -1,0 +1,72 @@
+import type { Agent } from '../agent/agent.ts'
+import { ConfigurationError } from '../errors/configuration-error.ts'
+import type { Message } from '../messages/message.ts'
+import type { ConversationManager, ConversationManagerState } from './conversation-manager.ts'
+
+export interface SlidingWindowOptions {
+  /** The most messages kept in the context. Default 40. */
+  windowSize?: number
+}
+
+/**
+ * A window may only start on a user message that carries no tool results: starting on a tool
+ * result would hand the model a result without its call, and starting on an assistant message
+ * is rejected by Anthropic and Bedrock.
+ */
+export function isValidWindowStart(message: Message): boolean {
+  return message.role === 'user' && !message.content.some((block) => block.type === 'toolResult')
+}
+
+/**
+ * Keeps the last `windowSize` messages (or fewer, to land on a valid start) in `agent.messages`.
+ * Only the context shrinks: a session keeps every message in storage, and `removedMessageCount`
+ * says where the window starts, so a restore reads the window alone.
+ */
+export class SlidingWindowConversationManager implements ConversationManager {
+  readonly windowSize: number
+  #removedMessageCount = 0
+
+  constructor(options: SlidingWindowOptions = {}) {
+    const windowSize = options.windowSize ?? 40
+    if (!Number.isInteger(windowSize) || windowSize < 2) {
+      throw new ConfigurationError(`windowSize must be an integer of at least 2; got ${windowSize}.`)
+    }
+    this.windowSize = windowSize
+  }
+
+  get removedMessageCount(): number {
+    return this.#removedMessageCount
+  }
+
+  applyManagement(agent: Agent): void {
+    if (agent.messages.length <= this.windowSize) return
+    this.#trimTo(agent, this.windowSize)
+  }
+
+  reduceContext(agent: Agent): boolean {
+    return this.#trimTo(agent, Math.floor(agent.messages.length / 2))
+  }
+
+  /** Removes messages from the front until at most `target` remain at a valid start; false if none could go. */
+  #trimTo(agent: Agent, target: number): boolean {
+    const messages = agent.messages
+    for (let start = Math.max(1, messages.length - target); start < messages.length; start++) {
+      const candidate = messages[start]
+      if (candidate && isValidWindowStart(candidate)) {
+        messages.splice(0, start)
+        this.#removedMessageCount += start
+        return true
+      }
+    }
+    return false
+  }
+
+  getState(): ConversationManagerState {
+    return { type: 'sliding-window', removedMessageCount: this.#removedMessageCount }
+  }
+
+  restoreState(state: ConversationManagerState): void {
+    if (state.type !== 'sliding-window') return
+    this.#removedMessageCount = state.removedMessageCount
+  }
+}

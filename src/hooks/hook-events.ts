@@ -1,0 +1,25 @@
+import type { Agent } from '../agent/agent.ts'
+import type { AgentResult } from '../agent/agent-result.ts'
+import type { Message, ToolResultBlock, ToolUseBlock } from '../messages/message.ts'
+import type { StopReason } from '../models/model.ts'
+
+/**
+ * Lifecycle events, named noun-verb. Each carries the agent it happened on. Callbacks may be
+ * async; the Agent awaits them in order, and an error thrown by one reaches the caller of `run`.
+ */
+export interface HookEvents {
+  /** Once, before the first invocation (or on `agent.initialize()`); sessions restore here. */
+  'agent-initialized': { agent: Agent }
+  /** Before the prompt is added; sessions re-sync with other writers here. */
+  'invocation-start': { agent: Agent }
+  /** Every message appended to `agent.messages`: prompt, assistant reply, tool results. */
+  'message-added': { agent: Agent; message: Message }
+  'model-call-end': { agent: Agent; stopReason: StopReason | undefined; error: unknown }
+  'tool-call-start': { agent: Agent; toolUse: ToolUseBlock }
+  'tool-call-end': { agent: Agent; toolUse: ToolUseBlock; result: ToolResultBlock }
+  /** After every invocation, successful or not (`error` is set when it failed or was cancelled). */
+  'invocation-end': { agent: Agent; result: AgentResult | undefined; error: unknown }
+}
+
+export type HookEventName = keyof HookEvents
+export type HookCallback<Name extends HookEventName> = (event: HookEvents[Name]) => void | Promise<void>
