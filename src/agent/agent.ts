@@ -145,6 +145,7 @@ export class Agent {
         await this.hooks.emit('invocation-end', { agent: this, result, error: failure })
       } catch (hookError) {
         // Never swallow: when the invocation failed too, both errors reach the caller.
+        // biome-ignore lint/correctness/noUnsafeFinally: an end hook's error must reach the caller, also after a break.
         if (failure === undefined) throw hookError
         // biome-ignore lint/correctness/noUnsafeFinally: reporting both failures is the point.
         throw new AggregateError(
@@ -258,7 +259,7 @@ export class Agent {
   /** After a cancel mid-tools: answer every open tool call, so the conversation stays valid for the next call. */
   async #closeDanglingToolUses(reason: string): Promise<void> {
     const last = this.messages.at(-1)
-    if (!last || last.role !== 'assistant') return
+    if (last?.role !== 'assistant') return
     const calls = toolUses(last)
     if (calls.length === 0) return
     const content: ToolResultBlock[] = calls.map((call) => ({
