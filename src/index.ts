@@ -66,6 +66,42 @@ export {
   ModelRateLimitError,
 } from './models/model-errors.ts'
 // Sessions
+export type { RepairReport } from './session/load-repaired-history.ts'
+export type { Repair, RepairKind } from './session/plan-history-repair.ts'
+export { type RepairSessionOptions, repairSession } from './session/repair-session.ts'
+export {
+  RepositorySessionManager,
+  type RepositorySessionManagerOptions,
+} from './session/repository-session-manager.ts'
+export {
+  DamagedRecordError,
+  RecordNotFoundError,
+  SessionConflictError,
+  StorageError,
+  UnsupportedSchemaVersionError,
+} from './session/session-errors.ts'
 export type { SessionManager } from './session/session-manager.ts'
+export {
+  type AgentRecord,
+  type MessageRecord,
+  SCHEMA_VERSION,
+  type SessionRecord,
+  SUPPORTED_SCHEMA_VERSIONS,
+} from './session/session-records.ts'
+export type {
+  AgentRef,
+  AgentWrite,
+  ListSessionsOptions,
+  SessionPage,
+  SessionRef,
+  SessionRepository,
+} from './session/session-repository.ts'
+// Storage (the file repository is Node-only; the S3 one is the `tether-agents/s3` subpath)
+export { defaultSessionsDirectory } from './storage/default-sessions-directory.ts'
+export {
+  FileSessionRepository,
+  type FileSessionRepositoryOptions,
+} from './storage/file-session-repository.ts'
+export { MemorySessionRepository } from './storage/memory-session-repository.ts'
 // Tools
 export { type JsonSchemaObject, type Tool, type ToolContext, type ToolOutput, tool } from './tools/tool.ts'

@@ -2,6 +2,7 @@ import type { Agent } from '../agent/agent.ts'
 import type { AgentResult } from '../agent/agent-result.ts'
 import type { Message, ToolResultBlock, ToolUseBlock } from '../messages/message.ts'
 import type { StopReason } from '../models/model.ts'
+import type { RepairReport } from '../session/load-repaired-history.ts'
 
 /**
  * Lifecycle events, named noun-verb. Each carries the agent it happened on. Callbacks may be
@@ -17,6 +18,8 @@ export interface HookEvents {
   'model-call-end': { agent: Agent; stopReason: StopReason | undefined; error: unknown }
   'tool-call-start': { agent: Agent; toolUse: ToolUseBlock }
   'tool-call-end': { agent: Agent; toolUse: ToolUseBlock; result: ToolResultBlock }
+  /** A session found and fixed a broken history while restoring or re-syncing (see the report). */
+  'history-repaired': { agent: Agent; report: RepairReport }
   /** After every invocation, successful or not (`error` is set when it failed or was cancelled). */
   'invocation-end': { agent: Agent; result: AgentResult | undefined; error: unknown }
 }

@@ -5,3 +5,9 @@ export {
   type ScriptedResponse,
   type ScriptStep,
 } from './scripted-model.ts'
+export {
+  type ContractCase,
+  type OpenRepository,
+  sessionRepositoryContract,
+  TRICKY_SESSION_IDS,
+} from './session-repository-contract.ts'

@@ -1,0 +1,181 @@
+import type { Agent } from '../agent/agent.ts'
+import { ConfigurationError } from '../errors/configuration-error.ts'
+import type { HookRegistry } from '../hooks/hook-registry.ts'
+import { type Message, messageSchema } from '../messages/message.ts'
+import { encodeStorageName } from '../storage/storage-name.ts'
+import { loadRepairedHistory, type RepairReport } from './load-repaired-history.ts'
+import type { SessionManager } from './session-manager.ts'
+import type { AgentRef, SessionRepository } from './session-repository.ts'
+
+export interface RepositorySessionManagerOptions {
+  /** Any non-empty string: `user-42`, `chat-<uuid>`, `support-ticket-9`. */
+  sessionId: string
+  repository: SessionRepository
+  /** Which stored agent to use. Default: the Agent's own `agentId`. */
+  agentId?: string
+}
+
+/**
+ * Persists an Agent's conversation in a `SessionRepository`, through the Agent's hooks only:
+ *
+ * - `agent-initialized`: creates the session, or restores state, conversation manager state and
+ *   the messages from the stored window start onward (a 10,000-message session with a 40-message
+ *   window reads ~40), repairing a broken history and writing the repair back.
+ * - `message-added`: appends each message as it is added (prompt, reply, each tool result), so a
+ *   crash mid-run loses at most the message being written.
+ * - `invocation-start`: re-syncs. If another process or device appended since, the window is
+ *   read again, so this run sees their turns.
+ * - `invocation-end`: writes agent state and conversation manager state, only if they changed.
+ *
+ * Concurrent writers: storage order is the truth. Appends never collide (the repository gives each
+ * message its own index), so nothing is lost or duplicated; a run that raced with another writer
+ * continues with its own context and re-reads the interleaved, repaired history at its next run.
+ */
+export class RepositorySessionManager implements SessionManager {
+  readonly sessionId: string
+  readonly repository: SessionRepository
+  readonly #agentIdOption: string | undefined
+  #agent: Agent | undefined
+  #ref: AgentRef | undefined
+  /** The next free index, as far as this process knows. */
+  #head = 0
+  /** Storage index of each message in the agent's context (identity-keyed, so trimming cannot skew it). */
+  #indexOf = new WeakMap<Message, number>()
+  #saved: { stateRevision: number; conversation: string; windowStart: number } | undefined
+  #lastReport: RepairReport | undefined
+  /** Set when another writer's messages landed between ours: the context is missing them. */
+  #behind = false
+
+  constructor(options: RepositorySessionManagerOptions) {
+    encodeStorageName(options.sessionId, 'session ID')
+    if (options.agentId !== undefined) encodeStorageName(options.agentId, 'agent ID')
+    this.sessionId = options.sessionId
+    this.repository = options.repository
+    this.#agentIdOption = options.agentId
+  }
+
+  /** What the last restore or re-sync repaired (empty `repairs` when nothing was wrong). */
+  get lastRepairReport(): RepairReport | undefined {
+    return this.#lastReport
+  }
+
+  registerHooks(hooks: HookRegistry): void {
+    hooks.on('agent-initialized', ({ agent }) => this.#initialize(agent))
+    hooks.on('invocation-start', ({ agent }) => this.#sync(agent))
+    hooks.on('message-added', ({ agent, message }) => this.#append(agent, message))
+    hooks.on('invocation-end', ({ agent }) => this.#saveAgent(agent))
+  }
+
+  /**
+   * Replaces the latest message, in the agent's context and in storage, e.g. after a guardrail
+   * flags it. The original content does not stay at rest in the session.
+   */
+  async redactLatestMessage(replacement: Message): Promise<void> {
+    const agent = this.#attached()
+    const latest = agent.messages.at(-1)
+    const index = latest && this.#indexOf.get(latest)
+    if (latest === undefined || index === undefined) {
+      throw new ConfigurationError('There is no stored message to redact yet.')
+    }
+    const message = messageSchema.parse(replacement)
+    await this.repository.updateMessage({ ...this.#agentRef(), index, message })
+    agent.messages[agent.messages.length - 1] = message
+    this.#indexOf.set(message, index)
+  }
+
+  async #initialize(agent: Agent): Promise<void> {
+    if (this.#agent && this.#agent !== agent) {
+      throw new ConfigurationError('A RepositorySessionManager serves one Agent; create one per Agent.')
+    }
+    this.#agent = agent
+    this.#ref = { sessionId: this.sessionId, agentId: this.#agentIdOption ?? agent.agentId }
+    await this.repository.createSession({ sessionId: this.sessionId })
+    const record = await this.repository.readAgent(this.#ref)
+    const count = await this.repository.countMessages(this.#ref)
+    if (record) {
+      agent.state.replace(record.state)
+      if (record.conversationManagerState)
+        agent.conversationManager.restoreState(record.conversationManagerState)
+    }
+    if (count === 0 && !record) {
+      // A new session: the agent's initial messages (if any) become its first stored messages.
+      const initial = agent.messages
+      agent.messages = []
+      for (const message of initial) {
+        agent.messages.push(message)
+        await this.#append(agent, message)
+      }
+    } else {
+      // No record but messages: the first run crashed before its end; read from the start.
+      await this.#loadWindow(agent, record?.windowStart ?? 0)
+    }
+    await this.#saveAgent(agent)
+  }
+
+  async #sync(agent: Agent): Promise<void> {
+    const count = await this.repository.countMessages(this.#agentRef())
+    if (count === this.#head && !this.#behind) return
+    const first = agent.messages[0]
+    await this.#loadWindow(agent, (first && this.#indexOf.get(first)) ?? this.#head)
+  }
+
+  async #loadWindow(agent: Agent, windowStart: number): Promise<void> {
+    const history = await loadRepairedHistory(this.repository, this.#agentRef(), {
+      offset: windowStart,
+      adjustWindowStart: true,
+    })
+    this.#indexOf = new WeakMap()
+    agent.messages = history.entries.map((entry) => {
+      this.#indexOf.set(entry.message, entry.index)
+      return entry.message
+    })
+    this.#head = history.windowStart + history.entries.length
+    this.#behind = false
+    this.#lastReport = { ...this.#agentRef(), repairs: history.repairs }
+    if (history.repairs.length > 0)
+      await agent.hooks.emit('history-repaired', { agent, report: this.#lastReport })
+  }
+
+  async #append(agent: Agent, message: Message): Promise<void> {
+    if (agent !== this.#agent) return
+    const record = await this.repository.appendMessage({ ...this.#agentRef(), message })
+    this.#indexOf.set(message, record.index)
+    // Landing past our head means another writer appended meanwhile: our context lacks their
+    // messages, so the next run re-reads the window (see #sync).
+    if (record.index !== this.#head) this.#behind = true
+    this.#head = record.index + 1
+  }
+
+  async #saveAgent(agent: Agent): Promise<void> {
+    const first = agent.messages[0]
+    const windowStart = (first && this.#indexOf.get(first)) ?? this.#head
+    const conversationManagerState = agent.conversationManager.getState()
+    const conversation = JSON.stringify(conversationManagerState)
+    const saved = this.#saved
+    if (
+      saved &&
+      saved.stateRevision === agent.state.revision &&
+      saved.conversation === conversation &&
+      saved.windowStart === windowStart
+    ) {
+      return
+    }
+    await this.repository.writeAgent({
+      ...this.#agentRef(),
+      state: agent.state.toJSON(),
+      conversationManagerState,
+      windowStart,
+    })
+    this.#saved = { stateRevision: agent.state.revision, conversation, windowStart }
+  }
+
+  #attached(): Agent {
+    if (!this.#agent) throw new ConfigurationError('The session is not attached to an initialized Agent yet.')
+    return this.#agent
+  }
+
+  #agentRef(): AgentRef {
+    if (!this.#ref) throw new ConfigurationError('The session is not attached to an initialized Agent yet.')
+    return this.#ref
+  }
+}

@@ -1,0 +1,78 @@
+import { TetherError, type TetherErrorOptions } from '../errors/tether-error.ts'
+
+/**
+ * Another writer got there first: the message index the caller expected to append at is taken.
+ * Nothing was written by the call that threw. Re-read the session and try again.
+ */
+export class SessionConflictError extends TetherError {
+  readonly sessionId: string
+  readonly agentId: string
+  readonly expectedIndex: number
+  constructor(sessionId: string, agentId: string, expectedIndex: number) {
+    super(
+      'session-conflict',
+      `Session "${sessionId}" (agent "${agentId}") moved on: message ${expectedIndex} was written by another writer. Re-read the session and retry.`,
+    )
+    this.sessionId = sessionId
+    this.agentId = agentId
+    this.expectedIndex = expectedIndex
+  }
+}
+
+/**
+ * A stored record could not be read back as valid data (truncated, garbage bytes, wrong shape).
+ * `location` names the file or object. `repair` (or a restore) keeps the bytes aside and replaces
+ * the record with a placeholder, so the rest of the session stays usable.
+ */
+export class DamagedRecordError extends TetherError {
+  readonly location: string
+  readonly index: number | undefined
+  readonly reason: string
+  constructor(location: string, reason: string, index?: number, options?: TetherErrorOptions) {
+    super(
+      'damaged-record',
+      `Damaged session record at ${location}: ${reason}. Run repair to keep it aside.`,
+      options,
+    )
+    this.location = location
+    this.reason = reason
+    this.index = index
+  }
+}
+
+/** A record was written by a newer version of tether-agents than this one. Nothing was changed. */
+export class UnsupportedSchemaVersionError extends TetherError {
+  readonly location: string
+  readonly found: number
+  readonly supported: readonly number[]
+  constructor(location: string, found: number, supported: readonly number[]) {
+    super(
+      'unsupported-schema-version',
+      `${location} has schemaVersion ${found}; this tether-agents reads ${supported.join(', ')}. Upgrade tether-agents to read it.`,
+    )
+    this.location = location
+    this.found = found
+    this.supported = supported
+  }
+}
+
+/** The storage itself failed (permission, disk full, network). `operation` and `location` say where. */
+export class StorageError extends TetherError {
+  readonly operation: string
+  readonly location: string
+  constructor(operation: string, location: string, options?: TetherErrorOptions) {
+    const detail = options?.cause instanceof Error ? `: ${options.cause.message}` : ''
+    super('storage', `Could not ${operation} ${location}${detail}`, options)
+    this.operation = operation
+    this.location = location
+  }
+}
+
+/** The record an update named does not exist. */
+export class RecordNotFoundError extends TetherError {
+  readonly location: string
+  constructor(location: string) {
+    super('record-not-found', `No record at ${location}.`)
+    this.location = location
+  }
+}
