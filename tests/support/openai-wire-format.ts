@@ -1,3 +1,4 @@
+import { pieces } from './pieces.ts'
 import type { WireResponse } from './wire-server.ts'
 
 /*
@@ -61,13 +62,6 @@ function chunk(delta: object, finishReason: string | null = null): object {
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
     usage: null,
   }
-}
-
-/** Splits a string into pieces of at most `size` characters, as a model streams tokens. */
-export function pieces(text: string, size = 4): string[] {
-  const result: string[] = []
-  for (let i = 0; i < text.length; i += size) result.push(text.slice(i, i + size))
-  return result
 }
 
 /** The chunk objects of a streamed reply, before SSE framing (tests can tamper with them). */

@@ -1,0 +1,2 @@
+/** `tether-agents/models/anthropic`: Claude through the Anthropic Messages API. */
+export { AnthropicModel, type AnthropicModelOptions } from './anthropic-model.ts'
