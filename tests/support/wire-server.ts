@@ -1,5 +1,6 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
+import { createServer as createHttp2Server, type Http2ServerRequest, type Http2Session } from 'node:http2'
+import type { AddressInfo, Server } from 'node:net'
 
 export interface RecordedRequest {
   method: string
@@ -16,11 +17,24 @@ export interface WireResponse {
   headers?: Record<string, string>
   body?: string | Uint8Array
   chunks?: (string | Uint8Array)[]
-  /** Destroy the socket after the chunks, as a dropped connection would. */
-  dropConnection?: boolean
 }
 
 export type Responder = WireResponse | ((request: RecordedRequest) => WireResponse)
+
+/** What the handler needs of an HTTP/1.1 or HTTP/2 response. */
+interface ResponseWriter {
+  writeHead(status: number, headers: Record<string, string>): unknown
+  write(chunk: string | Uint8Array): unknown
+  end(body: string | Uint8Array): unknown
+}
+
+export interface WireServerOptions {
+  /**
+   * `h2c` serves HTTP/2 without TLS: the Bedrock Runtime client talks HTTP/2 by default (as the
+   * real endpoint does), and refuses an HTTP/1.1 server. Default `http1`.
+   */
+  protocol?: 'http1' | 'h2c'
+}
 
 /**
  * A real HTTP server on 127.0.0.1 that answers from a queue of scripted responses and records
@@ -30,16 +44,18 @@ export class WireServer {
   readonly requests: RecordedRequest[] = []
   readonly #queue: Responder[] = []
   readonly #server: Server
+  readonly #dropConnections: () => void
   readonly url: string
 
-  private constructor(server: Server, url: string) {
+  private constructor(server: Server, url: string, dropConnections: () => void) {
     this.#server = server
     this.url = url
+    this.#dropConnections = dropConnections
   }
 
-  static async start(): Promise<WireServer> {
+  static async start(options: WireServerOptions = {}): Promise<WireServer> {
     let instance: WireServer | undefined
-    const server = createServer((request, response) => {
+    const handle = (request: IncomingMessage | Http2ServerRequest, response: ResponseWriter) => {
       const parts: Buffer[] = []
       request.on('data', (part: Buffer) => parts.push(part))
       request.on('end', () => {
@@ -66,16 +82,29 @@ export class WireServer {
               : next
         response.writeHead(reply.status ?? 200, reply.headers ?? {})
         for (const chunk of reply.chunks ?? []) response.write(chunk)
-        if (reply.dropConnection) {
-          response.socket?.destroy()
-          return
-        }
-        response.end(reply.body)
+        response.end(reply.body ?? '')
       })
-    })
+    }
+    const sessions = new Set<Http2Session>()
+    let server: Server
+    if (options.protocol === 'h2c') {
+      const http2Server = createHttp2Server(handle)
+      http2Server.on('session', (session) => {
+        sessions.add(session)
+        session.on('close', () => sessions.delete(session))
+      })
+      server = http2Server
+    } else {
+      server = createServer(handle)
+    }
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const { port } = server.address() as AddressInfo
-    instance = new WireServer(server, `http://127.0.0.1:${port}`)
+    instance = new WireServer(server, `http://127.0.0.1:${port}`, () => {
+      for (const session of sessions) session.destroy()
+      if ('closeAllConnections' in server && typeof server.closeAllConnections === 'function') {
+        server.closeAllConnections()
+      }
+    })
     return instance
   }
 
@@ -97,7 +126,7 @@ export class WireServer {
   }
 
   close(): Promise<void> {
-    this.#server.closeAllConnections()
+    this.#dropConnections()
     return new Promise((resolve, reject) =>
       this.#server.close((error) => (error ? reject(error) : resolve())),
     )
