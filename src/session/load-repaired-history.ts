@@ -56,12 +56,8 @@ export async function loadRepairedHistory(
       return { ...result, repairs: result.repairs.map((repair) => ({ ...repair, written: false })) }
     try {
       let head = options.offset + records.length
-      for (const action of plan.actions) {
-        if (action.kind === 'update') {
-          await repository.updateMessage({ ...ref, index: action.index, message: action.message })
-        } else {
-          await repository.appendMessage({ ...ref, message: action.message, expectedIndex: head++ })
-        }
+      for (const message of plan.append) {
+        await repository.appendMessage({ ...ref, message, expectedIndex: head++ })
       }
     } catch (error) {
       // Another writer appended while we planned: our plan is stale. Re-read and plan again.

@@ -1,16 +1,11 @@
 import { isValidWindowStart } from '../conversation/sliding-window-conversation-manager.ts'
-import {
-  type ContentBlock,
-  type Message,
-  type ToolResultBlock,
-  toolResults,
-  toolUses,
-} from '../messages/message.ts'
+import { type Message, type ToolResultBlock, toolResults, toolUses } from '../messages/message.ts'
 
 export type RepairKind =
   | 'damaged-record'
   | 'interrupted-tool-use'
   | 'orphaned-tool-result'
+  | 'displaced-tool-result'
   | 'window-start-moved'
   | 'consecutive-roles'
   | 'unanswered-prompt'
@@ -23,22 +18,18 @@ export interface Repair {
   written: boolean
 }
 
-export type RepairAction =
-  | { kind: 'append'; message: Message }
-  | { kind: 'update'; index: number; message: Message }
-
 export interface StoredEntry {
   index: number
   message: Message
 }
 
 export interface RepairPlan {
-  /** Writes that make the stored history valid for the next model call. */
-  actions: RepairAction[]
+  /** Messages to append at the tail so the stored history carries what was missing. */
+  append: Message[]
   repairs: Repair[]
   /** The window's first index after skipping an invalid start (≥ the given one). */
   windowStart: number
-  /** The history as it reads once the actions are applied, from `windowStart`. */
+  /** The history from `windowStart` as it reads once `append` is stored. */
   entries: StoredEntry[]
 }
 
@@ -46,39 +37,41 @@ export const INTERRUPTED_TOOL_TEXT =
   'The tool run was interrupted (the process stopped before it finished); no result was recorded.'
 
 /**
- * Plans the repair of a stored history (or its window), without I/O, so the rules are tested
- * alone and every process that reads the same history plans the same repair.
+ * Plans the repair of a stored history (or its window) without I/O, so the rules are tested alone
+ * and every process that reads the same history plans the same repair.
  *
- * Rules, in the order applied:
- * 1. With `adjustWindowStart`, the window skips forward to a user message without tool results:
- *    an orphaned tool result (its call is outside the window) leaves the window, not storage.
- * 2. A tool call whose result is missing from the next message gets an error result saying the run
- *    was interrupted: added to the next user message, or appended as a new one at the tail.
- *    When the next message is the assistant's (interleaved writers), the call itself is turned
- *    into a text note instead, since a result cannot be inserted between two stored messages.
- * 3. A tool result with no matching call in the message before it becomes a text note.
- * 4. Two consecutive messages of one role, or a trailing prompt with no reply, need no write:
- *    the Agent merges same-role neighbours when it builds each request (see model-view.ts).
- *    They are reported so that a person reading the history knows.
+ * Written to storage, because information is missing and every reader must see the same answer:
+ * - a tool call with no result anywhere after it (the process died during the tool) gets an
+ *   error result saying the run was interrupted, appended at the tail. (A damaged record is the
+ *   other written repair; see load-repaired-history.ts.)
+ *
+ * Not written, because the history is intact and the request builder (agent/model-view.ts), a pure
+ * function of storage, already makes it valid the same way in every process; reported so a person
+ * reading the history knows:
+ * - with `adjustWindowStart`, a window that opens on a tool result or an assistant message skips
+ *   forward to the next user prompt (the orphan leaves the window, not storage);
+ * - a result stored after other messages (two writers interleaved) is placed after its call;
+ * - a result whose call is not in the range is left out of requests;
+ * - two consecutive messages of one role, or a trailing prompt with no reply, are merged.
  */
 export function planHistoryRepair(
   input: StoredEntry[],
   options: { windowStart: number; adjustWindowStart: boolean; isTail: boolean },
 ): RepairPlan {
   const repairs: Repair[] = []
-  const actions: RepairAction[] = []
-  let entries = input.map((entry) => ({ index: entry.index, message: structuredClone(entry.message) }))
+  let entries = input
   let windowStart = options.windowStart
 
   if (options.adjustWindowStart) {
     const firstValid = entries.findIndex((entry) => isValidWindowStart(entry.message))
     const skip = firstValid === -1 ? entries.length : firstValid
     if (skip > 0) {
-      const next = entries[skip]?.index ?? windowStart + entries.length
+      const next = windowStart + skip
+      const opener = entries[0]?.message.role === 'assistant' ? 'an assistant message' : 'a tool result'
       repairs.push({
         kind: 'window-start-moved',
         index: windowStart,
-        detail: `the window opened on ${describe(entries[0]?.message)}; it now starts at message ${next}`,
+        detail: `the window opened on ${opener}; it now starts at message ${next}`,
         written: false,
       })
       windowStart = next
@@ -86,89 +79,56 @@ export function planHistoryRepair(
     }
   }
 
-  const updated = new Map<number, Message>()
-  const update = (entry: StoredEntry, message: Message) => {
-    entry.message = message
-    updated.set(entry.index, message)
-  }
-
+  const callAt = new Map<string, number>()
+  const answered = new Set<string>()
+  const unanswered: { index: number; calls: { toolUseId: string; name: string }[] }[] = []
   for (const [position, entry] of entries.entries()) {
-    const message = entry.message
-    const previous = entries[position - 1]
-    if (message.role === 'user' && toolResults(message).length > 0) {
-      const calls = new Set(
-        previous?.message.role === 'assistant' ? toolUses(previous.message).map((u) => u.toolUseId) : [],
-      )
-      const orphans = toolResults(message).filter((result) => !calls.has(result.toolUseId))
-      if (orphans.length > 0 && previous !== undefined) {
-        const orphanIds = new Set(orphans.map((orphan) => orphan.toolUseId))
-        update(entry, {
-          role: 'user',
-          content: message.content.map((block) =>
-            block.type === 'toolResult' && orphanIds.has(block.toolUseId)
-              ? {
-                  type: 'text',
-                  text: `[A tool result for call ${block.toolUseId} was stored without its call.]`,
-                }
-              : block,
-          ),
-        })
+    for (const result of toolResults(entry.message)) {
+      const call = callAt.get(result.toolUseId)
+      if (call === undefined) {
         repairs.push({
           kind: 'orphaned-tool-result',
           index: entry.index,
-          detail: `results without a call (${[...orphanIds].join(', ')}) became text notes`,
-          written: true,
+          detail: `result ${result.toolUseId} has no call before it; requests leave it out`,
+          written: false,
+        })
+      } else if (call !== position - 1 && !answered.has(result.toolUseId)) {
+        repairs.push({
+          kind: 'displaced-tool-result',
+          index: entry.index,
+          detail: `result ${result.toolUseId} was stored after other messages; requests place it after its call`,
+          written: false,
         })
       }
+      answered.add(result.toolUseId)
     }
+    for (const call of toolUses(entry.message)) callAt.set(call.toolUseId, position)
+  }
+  for (const entry of entries) {
+    const calls = toolUses(entry.message).filter((call) => !answered.has(call.toolUseId))
+    if (calls.length > 0) unanswered.push({ index: entry.index, calls })
+  }
 
-    const calls = message.role === 'assistant' ? toolUses(message) : []
-    if (calls.length === 0) continue
-    const next = entries[position + 1]
-    const answered = new Set(
-      next?.message.role === 'user' ? toolResults(next.message).map((r) => r.toolUseId) : [],
+  const append: Message[] = []
+  if (options.isTail && unanswered.length > 0) {
+    const content: ToolResultBlock[] = unanswered.flatMap(({ calls }) =>
+      calls.map((call) => ({
+        type: 'toolResult' as const,
+        toolUseId: call.toolUseId,
+        status: 'error' as const,
+        content: [{ type: 'text' as const, text: INTERRUPTED_TOOL_TEXT }],
+      })),
     )
-    const missing = calls.filter((call) => !answered.has(call.toolUseId))
-    if (missing.length === 0) continue
-    const ids = missing.map((call) => call.toolUseId).join(', ')
-    if (next === undefined) {
-      if (!options.isTail) continue
-      actions.push({ kind: 'append', message: { role: 'user', content: missing.map(interruptedResult) } })
+    append.push({ role: 'user', content })
+    for (const { index, calls } of unanswered) {
       repairs.push({
         kind: 'interrupted-tool-use',
-        index: entry.index,
-        detail: `calls ${ids} had no result; an error result was appended`,
-        written: true,
-      })
-    } else if (next.message.role === 'user') {
-      update(next, { role: 'user', content: [...missing.map(interruptedResult), ...next.message.content] })
-      repairs.push({
-        kind: 'interrupted-tool-use',
-        index: entry.index,
-        detail: `calls ${ids} had no result; error results were added to message ${next.index}`,
-        written: true,
-      })
-    } else {
-      const missingIds = new Set(missing.map((call) => call.toolUseId))
-      update(entry, {
-        role: 'assistant',
-        content: message.content.map(
-          (block): ContentBlock =>
-            block.type === 'toolUse' && missingIds.has(block.toolUseId)
-              ? { type: 'text', text: `[Tool call ${block.name} (${block.toolUseId}) was interrupted.]` }
-              : block,
-        ),
-      })
-      repairs.push({
-        kind: 'interrupted-tool-use',
-        index: entry.index,
-        detail: `calls ${ids} were followed by another assistant message; they became text notes`,
+        index,
+        detail: `${calls.map((call) => `${call.name} (${call.toolUseId})`).join(', ')} had no result; an error result was appended`,
         written: true,
       })
     }
   }
-
-  for (const [index, message] of updated) actions.unshift({ kind: 'update', index, message })
 
   for (const [position, entry] of entries.entries()) {
     const previous = entries[position - 1]
@@ -182,12 +142,7 @@ export function planHistoryRepair(
     }
   }
   const last = entries.at(-1)
-  if (
-    options.isTail &&
-    last &&
-    isValidWindowStart(last.message) &&
-    actions.every((a) => a.kind !== 'append')
-  ) {
+  if (options.isTail && last && isValidWindowStart(last.message)) {
     repairs.push({
       kind: 'unanswered-prompt',
       index: last.index,
@@ -197,24 +152,7 @@ export function planHistoryRepair(
     })
   }
 
-  let nextIndex = windowStart + entries.length
-  const appended = actions.flatMap((action) =>
-    action.kind === 'append' ? [{ index: nextIndex++, message: action.message }] : [],
-  )
-  return { actions, repairs, windowStart, entries: [...entries, ...appended] }
-}
-
-function interruptedResult(call: { toolUseId: string }): ToolResultBlock {
-  return {
-    type: 'toolResult',
-    toolUseId: call.toolUseId,
-    status: 'error',
-    content: [{ type: 'text', text: INTERRUPTED_TOOL_TEXT }],
-  }
-}
-
-function describe(message: Message | undefined): string {
-  if (!message) return 'nothing'
-  if (message.role === 'assistant') return 'an assistant message'
-  return 'a tool result without its call'
+  const tail = windowStart + entries.length
+  const appended = append.map((message, offset) => ({ index: tail + offset, message }))
+  return { append, repairs, windowStart, entries: [...entries, ...appended] }
 }

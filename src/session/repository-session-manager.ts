@@ -24,7 +24,7 @@ export interface RepositorySessionManagerOptions {
  * - `message-added`: appends each message as it is added (prompt, reply, each tool result), so a
  *   crash mid-run loses at most the message being written.
  * - `invocation-start`: re-syncs. If another process or device appended since, the window is
- *   read again, so this run sees their turns.
+ *   read again, so this run sees their turns (read only: see #sync).
  * - `invocation-end`: writes agent state and conversation manager state, only if they changed.
  *
  * Concurrent writers: storage order is the truth. Appends never collide (the repository gives each
@@ -107,7 +107,7 @@ export class RepositorySessionManager implements SessionManager {
       }
     } else {
       // No record but messages: the first run crashed before its end; read from the start.
-      await this.#loadWindow(agent, record?.windowStart ?? 0)
+      await this.#loadWindow(agent, record?.windowStart ?? 0, { write: true })
     }
     await this.#saveAgent(agent)
   }
@@ -116,13 +116,16 @@ export class RepositorySessionManager implements SessionManager {
     const count = await this.repository.countMessages(this.#agentRef())
     if (count === this.#head && !this.#behind) return
     const first = agent.messages[0]
-    await this.#loadWindow(agent, (first && this.#indexOf.get(first)) ?? this.#head)
+    // Re-sync never writes: a tool call without a result here is most likely another process's
+    // tool still running, not a crash. The request view answers it until the real result lands.
+    await this.#loadWindow(agent, (first && this.#indexOf.get(first)) ?? this.#head, { write: false })
   }
 
-  async #loadWindow(agent: Agent, windowStart: number): Promise<void> {
+  async #loadWindow(agent: Agent, windowStart: number, { write }: { write: boolean }): Promise<void> {
     const history = await loadRepairedHistory(this.repository, this.#agentRef(), {
       offset: windowStart,
       adjustWindowStart: true,
+      dryRun: !write,
     })
     this.#indexOf = new WeakMap()
     agent.messages = history.entries.map((entry) => {

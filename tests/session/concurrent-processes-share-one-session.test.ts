@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { FileSessionRepository, type Message } from '../../src/index.ts'
+import { INTERRUPTED_TOOL_TEXT } from '../../src/session/plan-history-repair.ts'
+import { useTempDirectories } from '../support/temp-directory.ts'
+import { expectValidForModel } from '../support/valid-history.ts'
+
+const worker = fileURLToPath(new URL('../support/session-worker.ts', import.meta.url))
+const TURNS = 15
+
+/** Runs a worker to completion; returns the JSON of every message it added, in its order. */
+function runWorker(directory: string, sessionId: string, label: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [worker, directory, sessionId, label, String(TURNS), '1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk
+    })
+    child.on('error', reject)
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`worker ${label} failed (${code}): ${stderr}`))
+      resolve([...stdout.matchAll(/^added (.*)$/gm)].map((match) => match[1] as string))
+    })
+  })
+}
+
+/** A message a restore appended for a tool call it found without a result. */
+const isRepairAppend = (message: Message) =>
+  message.role === 'user' &&
+  message.content.every(
+    (block) =>
+      block.type === 'toolResult' &&
+      block.content.some((c) => c.type === 'text' && c.text === INTERRUPTED_TOOL_TEXT),
+  )
+
+describe('processes sharing one file session', () => {
+  const tempDirectory = useTempDirectories()
+
+  for (const processes of [2, 3, 4]) {
+    it(`${processes} processes running turns at once: every message stored exactly once, one order`, async () => {
+      const directory = await tempDirectory()
+      const labels = Array.from({ length: processes }, (_, i) => `P${i}`)
+      const added = (await Promise.all(labels.map((label) => runWorker(directory, 'shared', label)))).flat()
+
+      const ref = { sessionId: 'shared', agentId: 'default' }
+      const first = await new FileSessionRepository({ directory }).readMessages(ref)
+      const second = await new FileSessionRepository({ directory }).readMessages(ref)
+      // One order: two independent readers agree record for record, and indexes have no gaps.
+      expect(second).toEqual(first)
+      expect(first.map((record) => record.index)).toEqual(first.map((_, i) => i))
+
+      // Exactly the messages the processes added, each once; the only extra records are results a
+      // restoring process appended for another process's tool call that was still running.
+      const stored = first.map((record) => record.message).filter((message) => !isRepairAppend(message))
+      expect(stored.map((message) => JSON.stringify(message)).sort()).toEqual([...added].sort())
+      expect(added.length).toBeGreaterThanOrEqual(processes * TURNS * 2)
+      for (const label of labels) {
+        for (let turn = 0; turn < TURNS; turn++) {
+          expect(added.filter((json) => json.includes(`"reply to ${label} turn ${turn}"`))).toHaveLength(1)
+        }
+      }
+      expectValidForModel(first.map((record) => record.message))
+      // The processes really ran at once: their messages interleave in the stored order.
+      const writers = first.flatMap(
+        (record) => JSON.stringify(record.message).match(/P\d(?= turn)/)?.[0] ?? [],
+      )
+      const switches = writers.filter((writer, i) => i > 0 && writer !== writers[i - 1]).length
+      expect(switches).toBeGreaterThan(processes)
+    })
+  }
+})

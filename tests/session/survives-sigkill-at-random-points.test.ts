@@ -1,0 +1,110 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import {
+  Agent,
+  FileSessionRepository,
+  type Message,
+  type Repair,
+  RepositorySessionManager,
+} from '../../src/index.ts'
+import { ScriptedModel } from '../../src/testing/index.ts'
+import { useTempDirectories } from '../support/temp-directory.ts'
+import { expectValidForModel } from '../support/valid-history.ts'
+
+const worker = fileURLToPath(new URL('../support/session-worker.ts', import.meta.url))
+const TRIALS = 100
+const LANES = 2
+
+/** Runs the worker (turns with two tool calls each) and SIGKILLs it after `delayMs`; returns finished turns. */
+function runAndKill(directory: string, sessionId: string, label: string, delayMs: number): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [worker, directory, sessionId, label, '100000', '1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs)
+    child.on('error', reject)
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      if (signal !== 'SIGKILL')
+        return reject(
+          new Error(
+            `worker exited with ${code} before the kill: ${stderr} ${stdout.slice(-300)} ${process.execPath}`,
+          ),
+        )
+      const done = [...stdout.matchAll(new RegExp(`^done ${label} (\\d+)$`, 'gm'))].map((match) =>
+        Number(match[1]),
+      )
+      resolve(done)
+    })
+  })
+}
+
+const textOf = (message: Message) =>
+  message.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('')
+
+describe('a file session survives SIGKILL at random points', () => {
+  const tempDirectory = useTempDirectories()
+
+  it(`restores a valid history with every finished turn after ${TRIALS} kills mid-turn`, {
+    timeout: 240_000,
+  }, async () => {
+    const directory = await tempDirectory()
+    const repairs: Repair[] = []
+    let finishedTurns = 0
+
+    const lane = async (laneNumber: number) => {
+      const sessionId = `crash-lane-${laneNumber}`
+      const finished: string[] = []
+      for (let trial = laneNumber; trial < TRIALS; trial += LANES) {
+        // 120-400 ms: start-up takes ~150 ms, so some kills land during the restore itself and
+        // most land inside a turn (while writing, streaming, or running a tool).
+        const done = await runAndKill(directory, sessionId, `T${trial}`, 120 + Math.random() * 280)
+        finishedTurns += done.length
+        finished.push(...done.map((turn) => `T${trial} turn ${turn}`))
+
+        // A new process's view: a fresh repository and agent, restoring before any model call.
+        const agent = new Agent({
+          model: new ScriptedModel(),
+          sessionManager: new RepositorySessionManager({
+            sessionId,
+            repository: new FileSessionRepository({ directory }),
+          }),
+        })
+        agent.hooks.on('history-repaired', ({ report }) => {
+          repairs.push(...report.repairs)
+        })
+        await agent.initialize()
+        expectValidForModel(agent.messages)
+      }
+      // The whole stored history: valid for a model, and every turn whose run returned is there.
+      const all = await new FileSessionRepository({ directory }).readMessages({
+        sessionId,
+        agentId: 'default',
+      })
+      const messages = all.map((record) => record.message)
+      expectValidForModel(messages)
+      const texts = new Set(messages.map(textOf))
+      for (const turn of finished) {
+        expect(texts, `prompt of ${turn}`).toContain(turn)
+        expect(texts, `reply of ${turn}`).toContain(`reply to ${turn}`)
+      }
+    }
+    await Promise.all(Array.from({ length: LANES }, (_, laneNumber) => lane(laneNumber)))
+
+    // The kills really did interrupt work, and no torn record was ever read back.
+    expect(finishedTurns).toBeGreaterThan(0)
+    expect(
+      repairs.some((repair) => repair.kind === 'interrupted-tool-use' || repair.kind === 'unanswered-prompt'),
+    ).toBe(true)
+    expect(repairs.filter((repair) => repair.kind === 'damaged-record')).toEqual([])
+  })
+})
