@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   Agent,
   ContextWindowOverflowError,
+  InvocationAbortedError,
   type Message,
   ModelAuthenticationError,
   ModelError,
@@ -129,6 +130,27 @@ describe('AnthropicModel error mapping', () => {
     const error = await rejectionOf(collectEvents(model(), hello))
     expect(error).toBeInstanceOf(ModelError)
     expect((error as Error).message).toContain('message_stop')
+  })
+  it('stops reading when the invocation is aborted mid-stream, surfacing InvocationAbortedError', async () => {
+    server.reply({
+      ...anthropicStream({ content: [{ type: 'text', text: 'Once upon a time there was a test.' }] }),
+      chunkDelayMs: 30,
+    })
+    const controller = new AbortController()
+    const agent = new Agent({ model: model() })
+    const texts: string[] = []
+    const error = await rejectionOf(
+      (async () => {
+        for await (const event of agent.stream('Tell me a story', { signal: controller.signal })) {
+          if (event.type === 'text-delta') {
+            texts.push(event.text)
+            controller.abort()
+          }
+        }
+      })(),
+    )
+    expect(error).toBeInstanceOf(InvocationAbortedError)
+    expect(texts).toEqual(['Once'])
   })
 })
 

@@ -251,6 +251,28 @@ describe('AnthropicModel request mapping', () => {
     ])
   })
 
+  it('sends both parts of a reasoning block that joined signed thinking and redacted thinking', async () => {
+    server.reply(anthropicStream({ content: [{ type: 'text', text: 'ok' }] }))
+    await collectEvents(model({ streaming: true }), {
+      messages: [
+        userText('Hi'),
+        {
+          role: 'assistant',
+          content: [
+            { type: 'reasoning', text: 'Thinking.', signature: 'sig-1', redactedData: 'EmwKAhgB' },
+            { type: 'text', text: 'Hello.' },
+          ],
+        },
+        userText('Again'),
+      ],
+    })
+    expect((server.body(0).messages as { content: unknown }[])[1]?.content).toEqual([
+      { type: 'thinking', thinking: 'Thinking.', signature: 'sig-1' },
+      { type: 'redacted_thinking', data: 'EmwKAhgB' },
+      { type: 'text', text: 'Hello.' },
+    ])
+  })
+
   it('skips event and block types it does not know (Anthropic adds new ones over time)', async () => {
     const events = anthropicEvents({ content: [{ type: 'text', text: 'Hello' }] })
     events.splice(

@@ -183,7 +183,7 @@ describe.each([true, false])('BedrockModel (streaming: %s)', (streaming) => {
 
     await agent.run('Weather in Oslo?')
 
-    // The assembler joins adjacent reasoning deltas into one block.
+    // The Agent's assembler joins adjacent reasoning events into one block; both parts survive.
     expect(agent.messages[1]?.content).toEqual([
       {
         type: 'reasoning',
@@ -196,9 +196,15 @@ describe.each([true, false])('BedrockModel (streaming: %s)', (streaming) => {
     expect(server.body(0).additionalModelRequestFields).toEqual({
       thinking: { type: 'enabled', budget_tokens: 1024 },
     })
-    expect((server.body(1).messages as { content: unknown[] }[])[1]?.content[0]).toEqual({
-      reasoningContent: { redactedContent: 'AQIDBAU=' },
-    })
+    expect((server.body(1).messages as { content: unknown[] }[])[1]?.content).toEqual([
+      {
+        reasoningContent: {
+          reasoningText: { text: 'The user wants the weather.', signature: 'ErUBCkgIAxAC' },
+        },
+      },
+      { reasoningContent: { redactedContent: 'AQIDBAU=' } },
+      { toolUse: { toolUseId: 'tooluse_1', name: 'get_weather', input: { city: 'Oslo' } } },
+    ])
   })
 })
 

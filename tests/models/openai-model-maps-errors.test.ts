@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   Agent,
   ContextWindowOverflowError,
+  InvocationAbortedError,
   type Message,
   ModelAuthenticationError,
   ModelError,
@@ -185,6 +186,24 @@ describe('OpenAIModel error mapping', () => {
       clientOptions: { maxRetries: 0 },
     })
     expect(await rejectionOf(collectEvents(unreachable, hello))).toBeInstanceOf(ModelError)
+  })
+  it('stops reading when the invocation is aborted mid-stream, surfacing InvocationAbortedError', async () => {
+    server.reply({ ...openAIStream({ text: 'Once upon a time there was a test.' }), chunkDelayMs: 30 })
+    const controller = new AbortController()
+    const agent = new Agent({ model: model() })
+    const texts: string[] = []
+    const error = await rejectionOf(
+      (async () => {
+        for await (const event of agent.stream('Tell me a story', { signal: controller.signal })) {
+          if (event.type === 'text-delta') {
+            texts.push(event.text)
+            controller.abort()
+          }
+        }
+      })(),
+    )
+    expect(error).toBeInstanceOf(InvocationAbortedError)
+    expect(texts).toEqual(['Once'])
   })
 })
 

@@ -17,6 +17,8 @@ export interface WireResponse {
   headers?: Record<string, string>
   body?: string | Uint8Array
   chunks?: (string | Uint8Array)[]
+  /** A pause before each chunk, so a test can act while the response is still streaming. */
+  chunkDelayMs?: number
 }
 
 export type Responder = WireResponse | ((request: RecordedRequest) => WireResponse)
@@ -55,10 +57,11 @@ export class WireServer {
 
   static async start(options: WireServerOptions = {}): Promise<WireServer> {
     let instance: WireServer | undefined
+    let closed = false
     const handle = (request: IncomingMessage | Http2ServerRequest, response: ResponseWriter) => {
       const parts: Buffer[] = []
       request.on('data', (part: Buffer) => parts.push(part))
-      request.on('end', () => {
+      request.on('end', async () => {
         const text = Buffer.concat(parts).toString('utf8')
         let body: unknown = text
         try {
@@ -81,7 +84,11 @@ export class WireServer {
               ? next(recorded)
               : next
         response.writeHead(reply.status ?? 200, reply.headers ?? {})
-        for (const chunk of reply.chunks ?? []) response.write(chunk)
+        for (const chunk of reply.chunks ?? []) {
+          if (reply.chunkDelayMs) await new Promise((resolve) => setTimeout(resolve, reply.chunkDelayMs))
+          if (closed) return
+          response.write(chunk)
+        }
         response.end(reply.body ?? '')
       })
     }
@@ -100,6 +107,7 @@ export class WireServer {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const { port } = server.address() as AddressInfo
     instance = new WireServer(server, `http://127.0.0.1:${port}`, () => {
+      closed = true
       for (const session of sessions) session.destroy()
       if ('closeAllConnections' in server && typeof server.closeAllConnections === 'function') {
         server.closeAllConnections()

@@ -55,11 +55,18 @@ function toBlockParam(block: ContentBlock): ContentBlockParam[] {
           ...(block.status === 'error' ? { is_error: true } : {}),
         },
       ]
-    case 'reasoning':
-      if (block.redactedData !== undefined) return [{ type: 'redacted_thinking', data: block.redactedData }]
+    case 'reasoning': {
       // Anthropic verifies the signature of every thinking block sent back and rejects one
       // without it; reasoning without a signature came from another provider, so it stays home.
-      if (block.signature === undefined) return []
-      return [{ type: 'thinking', thinking: block.text, signature: block.signature }]
+      // A block can hold both signed text and redacted data (the Agent joins adjacent reasoning
+      // events into one block); both are sent, so neither is lost.
+      const blocks: ContentBlockParam[] = []
+      if (block.signature !== undefined) {
+        blocks.push({ type: 'thinking', thinking: block.text, signature: block.signature })
+      }
+      if (block.redactedData !== undefined)
+        blocks.push({ type: 'redacted_thinking', data: block.redactedData })
+      return blocks
+    }
   }
 }

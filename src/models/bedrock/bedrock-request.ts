@@ -69,14 +69,20 @@ function toContentBlock(block: ContentBlock): BedrockContentBlock[] {
           },
         },
       ]
-    case 'reasoning':
-      if (block.redactedData !== undefined) {
-        return [{ reasoningContent: { redactedContent: base64ToBytes(block.redactedData) } }]
-      }
+    case 'reasoning': {
       // Models that need their reasoning back (Claude) verify its signature and reject reasoning
-      // without one; unsigned reasoning came from another provider, so it is not sent.
-      if (block.signature === undefined) return []
-      return [{ reasoningContent: { reasoningText: { text: block.text, signature: block.signature } } }]
+      // without one; unsigned reasoning came from another provider, so it is not sent. A block
+      // can hold both signed text and redacted data (the Agent joins adjacent reasoning events
+      // into one block); both are sent, so neither is lost.
+      const blocks: BedrockContentBlock[] = []
+      if (block.signature !== undefined) {
+        blocks.push({ reasoningContent: { reasoningText: { text: block.text, signature: block.signature } } })
+      }
+      if (block.redactedData !== undefined) {
+        blocks.push({ reasoningContent: { redactedContent: base64ToBytes(block.redactedData) } })
+      }
+      return blocks
+    }
   }
 }
 

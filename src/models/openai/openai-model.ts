@@ -47,17 +47,14 @@ export class OpenAIModel implements Model {
   }
 
   static #createClient(options: OpenAIModelOptions): OpenAI {
-    const apiKey = options.apiKey ?? options.clientOptions?.apiKey ?? readEnv('OPENAI_API_KEY')
+    // Local servers (Ollama, LM Studio, ...) need no key, but the SDK refuses to start without
+    // one; a placeholder keeps it going. Without a baseURL the SDK's own error is the right one.
+    const placeholder = options.baseURL === undefined ? undefined : 'no-api-key'
+    const apiKey = options.apiKey ?? options.clientOptions?.apiKey ?? readEnv('OPENAI_API_KEY') ?? placeholder
     return new OpenAI({
       ...options.clientOptions,
       ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }),
-      // Local servers (Ollama, LM Studio, ...) need no key, but the SDK refuses to start without
-      // one; a placeholder keeps it going. Without a baseURL the SDK's own error is the right one.
-      ...(apiKey === undefined && options.baseURL !== undefined
-        ? { apiKey: 'no-api-key' }
-        : apiKey === undefined
-          ? {}
-          : { apiKey }),
+      ...(apiKey === undefined ? {} : { apiKey }),
     })
   }
 
@@ -85,6 +82,8 @@ export class OpenAIModel implements Model {
       ),
     )
     for await (const chunk of guardIteration(mapError, chunks)) yield* translator.add(chunk)
+    // The SDK ends the stream quietly on abort; report the abort rather than a cut-off response.
+    signal?.throwIfAborted()
     yield* translator.finish()
   }
 }
