@@ -27,14 +27,18 @@ export class MessageAssembler {
         return
       }
       case 'reasoning-delta': {
+        // Redacted reasoning is always a block of its own, and a signature closes a block: merging
+        // across either would send the provider back blocks it never produced.
         const last = this.#blocks.at(-1)
-        const block =
-          last?.type === 'reasoning'
-            ? last
-            : ({ type: 'reasoning', text: '' } as ContentBlock & { type: 'reasoning' })
-        if (block !== last) this.#blocks.push(block)
+        const continues =
+          last?.type === 'reasoning' &&
+          last.signature === undefined &&
+          last.redactedData === undefined &&
+          event.redactedData === undefined
+        const block: ContentBlock & { type: 'reasoning' } = continues ? last : { type: 'reasoning', text: '' }
+        if (!continues) this.#blocks.push(block)
         block.text += event.text
-        if (event.signature !== undefined) block.signature = (block.signature ?? '') + event.signature
+        if (event.signature !== undefined) block.signature = event.signature
         if (event.redactedData !== undefined) block.redactedData = event.redactedData
         return
       }

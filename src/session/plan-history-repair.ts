@@ -132,7 +132,10 @@ export function planHistoryRepair(
 
   for (const [position, entry] of entries.entries()) {
     const previous = entries[position - 1]
-    if (previous && previous.message.role === entry.message.role) {
+    // A message of only tool results is absorbed into its call by the request view, so a prompt
+    // after it is not a same-role pair worth reporting.
+    const absorbed = previous?.message.content.every((block) => block.type === 'toolResult') ?? false
+    if (previous && !absorbed && previous.message.role === entry.message.role) {
       repairs.push({
         kind: 'consecutive-roles',
         index: entry.index,

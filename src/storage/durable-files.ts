@@ -73,6 +73,8 @@ export class DurableFiles {
       await this.ops.link(temp, target)
     } catch (error) {
       if (isErrno(error, 'EEXIST')) return false
+      // Any other failure ends this attempt: nothing was published, so the temp file must not stay.
+      await this.removeQuietly(temp)
       throw error
     }
     await this.removeQuietly(temp)

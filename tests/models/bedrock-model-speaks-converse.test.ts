@@ -183,14 +183,11 @@ describe.each([true, false])('BedrockModel (streaming: %s)', (streaming) => {
 
     await agent.run('Weather in Oslo?')
 
-    // The Agent's assembler joins adjacent reasoning events into one block; both parts survive.
+    // A signature closes a reasoning block and redacted reasoning is a block of its own, so the
+    // message keeps the two blocks the provider sent, in order.
     expect(agent.messages[1]?.content).toEqual([
-      {
-        type: 'reasoning',
-        text: 'The user wants the weather.',
-        signature: 'ErUBCkgIAxAC',
-        redactedData: 'AQIDBAU=',
-      },
+      { type: 'reasoning', text: 'The user wants the weather.', signature: 'ErUBCkgIAxAC' },
+      { type: 'reasoning', text: '', redactedData: 'AQIDBAU=' },
       { type: 'toolUse', toolUseId: 'tooluse_1', name: 'get_weather', input: { city: 'Oslo' } },
     ])
     expect(server.body(0).additionalModelRequestFields).toEqual({

@@ -58,8 +58,8 @@ function toBlockParam(block: ContentBlock): ContentBlockParam[] {
     case 'reasoning': {
       // Anthropic verifies the signature of every thinking block sent back and rejects one
       // without it; reasoning without a signature came from another provider, so it stays home.
-      // A block can hold both signed text and redacted data (the Agent joins adjacent reasoning
-      // events into one block); both are sent, so neither is lost.
+      // The Agent keeps signed and redacted reasoning in separate blocks; a block stored by hand
+      // with both still sends both, so neither is lost.
       const blocks: ContentBlockParam[] = []
       if (block.signature !== undefined) {
         blocks.push({ type: 'thinking', thinking: block.text, signature: block.signature })

@@ -71,9 +71,9 @@ function toContentBlock(block: ContentBlock): BedrockContentBlock[] {
       ]
     case 'reasoning': {
       // Models that need their reasoning back (Claude) verify its signature and reject reasoning
-      // without one; unsigned reasoning came from another provider, so it is not sent. A block
-      // can hold both signed text and redacted data (the Agent joins adjacent reasoning events
-      // into one block); both are sent, so neither is lost.
+      // without one; unsigned reasoning came from another provider, so it is not sent. The Agent
+      // keeps signed and redacted reasoning in separate blocks; a block stored by hand with both
+      // still sends both, so neither is lost.
       const blocks: BedrockContentBlock[] = []
       if (block.signature !== undefined) {
         blocks.push({ reasoningContent: { reasoningText: { text: block.text, signature: block.signature } } })
