@@ -47,18 +47,26 @@ export class SlidingWindowConversationManager implements ConversationManager {
     return this.#trimTo(agent, Math.floor(agent.messages.length / 2))
   }
 
-  /** Removes messages from the front until at most `target` remain at a valid start; false if none could go. */
+  /**
+   * Removes messages from the front so at most `target` remain, starting on a valid start. When
+   * no valid start lies that late (one turn of tool calls is longer than the target), the window
+   * opens on the latest valid start instead: the last turn is kept whole rather than cut into an
+   * invalid request. Returns false when nothing could be removed.
+   */
   #trimTo(agent: Agent, target: number): boolean {
     const messages = agent.messages
-    for (let start = Math.max(1, messages.length - target); start < messages.length; start++) {
-      const candidate = messages[start]
-      if (candidate && isValidWindowStart(candidate)) {
-        messages.splice(0, start)
-        this.#removedMessageCount += start
-        return true
-      }
+    const earliest = Math.max(1, messages.length - target)
+    let start = -1
+    for (let i = earliest; i < messages.length && start === -1; i++) {
+      if (isValidWindowStart(messages[i] as Message)) start = i
     }
-    return false
+    for (let i = earliest - 1; i >= 1 && start === -1; i--) {
+      if (isValidWindowStart(messages[i] as Message)) start = i
+    }
+    if (start === -1) return false
+    messages.splice(0, start)
+    this.#removedMessageCount += start
+    return true
   }
 
   getState(): ConversationManagerState {
