@@ -1,34 +1,17 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { FileSessionRepository, type Message } from '../../src/index.ts'
 import { INTERRUPTED_TOOL_TEXT } from '../../src/session/plan-history-repair.ts'
+import { runSessionWorker } from '../support/run-session-worker.ts'
 import { useTempDirectories } from '../support/temp-directory.ts'
 import { expectValidForModel } from '../support/valid-history.ts'
 
-const worker = fileURLToPath(new URL('../support/session-worker.ts', import.meta.url))
 const TURNS = 15
 
 /** Runs a worker to completion; returns the JSON of every message it added, in its order. */
-function runWorker(directory: string, sessionId: string, label: string): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [worker, directory, sessionId, label, String(TURNS), '1'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk
-    })
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk
-    })
-    child.on('error', reject)
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`worker ${label} failed (${code}): ${stderr}`))
-      resolve([...stdout.matchAll(/^added (.*)$/gm)].map((match) => match[1] as string))
-    })
-  })
+async function runWorker(directory: string, sessionId: string, label: string): Promise<string[]> {
+  const outcome = await runSessionWorker({ directory, sessionId, label, turns: TURNS, withTools: true })
+  if (outcome.code !== 0) throw new Error(`worker ${label} failed (${outcome.code}): ${outcome.stderr}`)
+  return [...outcome.stdout.matchAll(/^added (.*)$/gm)].map((match) => match[1] as string)
 }
 
 /** A message a restore appended for a tool call it found without a result. */

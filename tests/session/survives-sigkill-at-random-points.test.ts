@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import {
   Agent,
@@ -9,43 +7,32 @@ import {
   RepositorySessionManager,
 } from '../../src/index.ts'
 import { ScriptedModel } from '../../src/testing/index.ts'
+import { runSessionWorker } from '../support/run-session-worker.ts'
 import { useTempDirectories } from '../support/temp-directory.ts'
 import { expectValidForModel } from '../support/valid-history.ts'
 
-const worker = fileURLToPath(new URL('../support/session-worker.ts', import.meta.url))
 const TRIALS = 100
 const LANES = 2
 
-/** Runs the worker (turns with two tool calls each) and SIGKILLs it after `delayMs`; returns finished turns. */
-function runAndKill(directory: string, sessionId: string, label: string, delayMs: number): Promise<number[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [worker, directory, sessionId, label, '100000', '1'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk
-    })
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs)
-    child.on('error', reject)
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer)
-      if (signal !== 'SIGKILL')
-        return reject(
-          new Error(
-            `worker exited with ${code} before the kill: ${stderr} ${stdout.slice(-300)} ${process.execPath}`,
-          ),
-        )
-      const done = [...stdout.matchAll(new RegExp(`^done ${label} (\\d+)$`, 'gm'))].map((match) =>
-        Number(match[1]),
-      )
-      resolve(done)
-    })
-  })
+/** Runs turns with two tool calls each and SIGKILLs the worker after `delayMs`; returns finished turns. */
+async function runAndKill(
+  directory: string,
+  sessionId: string,
+  label: string,
+  delayMs: number,
+): Promise<number[]> {
+  const outcome = await runSessionWorker(
+    { directory, sessionId, label, turns: 100_000, withTools: true },
+    { killAfterMs: delayMs },
+  )
+  if (outcome.signal !== 'SIGKILL') {
+    throw new Error(
+      `worker exited with ${outcome.code} before the kill: ${outcome.stderr} ${outcome.stdout.slice(-300)}`,
+    )
+  }
+  return [...outcome.stdout.matchAll(new RegExp(`^done ${label} (\\d+)$`, 'gm'))].map((match) =>
+    Number(match[1]),
+  )
 }
 
 const textOf = (message: Message) =>
