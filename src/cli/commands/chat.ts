@@ -1,0 +1,60 @@
+import { z } from 'zod'
+import { Agent } from '../../agent/agent.ts'
+import { SlidingWindowConversationManager } from '../../conversation/sliding-window-conversation-manager.ts'
+import { RepositorySessionManager } from '../../session/repository-session-manager.ts'
+import { chatLoop } from '../chat-loop.ts'
+import { chooseModel, createModel } from '../choose-model.ts'
+import { defineCommand } from '../cli-command.ts'
+import { sessionId, storeFlags, wholeNumber } from '../cli-schemas.ts'
+import { openStoreFlag } from '../store.ts'
+
+/** Repairs that changed storage are worth a line at start; notes (a merged prompt) are for `repair --dry-run`. */
+const WRITTEN_REPAIRS = new Set(['damaged-record', 'interrupted-tool-use'])
+
+export const command = defineCommand({
+  input: z.object({
+    session: sessionId,
+    ...storeFlags,
+    provider: z
+      .enum(['openai', 'anthropic', 'bedrock'], { error: 'expected openai, anthropic or bedrock' })
+      .optional(),
+    model: z.string().min(1).optional(),
+    baseUrl: z.url({ error: 'expected a URL such as http://localhost:11434/v1' }).optional(),
+    window: wholeNumber(2).optional(),
+    system: z.string().optional(),
+  }),
+
+  async run(input, context) {
+    // The model first: a missing configuration should fail before anything touches the store.
+    const model = await createModel(chooseModel(input, context.env))
+    const store = await openStoreFlag(input, context)
+    const sessionManager = new RepositorySessionManager({
+      sessionId: input.session,
+      repository: store.repository,
+    })
+    const agent = new Agent({
+      model,
+      sessionManager,
+      ...(input.system === undefined ? {} : { systemPrompt: input.system }),
+      ...(input.window === undefined
+        ? {}
+        : { conversationManager: new SlidingWindowConversationManager({ windowSize: input.window }) }),
+    })
+    await agent.initialize()
+
+    const stored = await store.repository.countMessages({ sessionId: input.session, agentId: agent.agentId })
+    const inContext = agent.messages.length
+    context.stderr.write(
+      stored === 0
+        ? `new session ${input.session} in ${store.label}\n`
+        : `restored ${stored} messages from ${input.session}${inContext < stored ? ` (the last ${inContext} in context)` : ''}\n`,
+    )
+    for (const repair of sessionManager.lastRepairReport?.repairs ?? []) {
+      if (WRITTEN_REPAIRS.has(repair.kind))
+        context.stderr.write(`repaired message ${repair.index}: ${repair.detail}\n`)
+    }
+
+    const summary = await chatLoop(agent, context)
+    return { data: { sessionId: input.session, store: store.label, ...summary } }
+  },
+})

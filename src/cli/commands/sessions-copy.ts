@@ -1,0 +1,82 @@
+import { z } from 'zod'
+import { TetherError } from '../../errors/tether-error.ts'
+import type { SessionRecord } from '../../session/session-records.ts'
+import { defineCommand } from '../cli-command.ts'
+import { sessionId, storeFlags } from '../cli-schemas.ts'
+import { ExitCode } from '../exit-codes.ts'
+import { startProgress } from '../progress.ts'
+import { listAllSessions, requireSession } from '../session-reading.ts'
+import { openStore, openStoreFlag, parseStore } from '../store.ts'
+import { countSessionMessages, readSessionExport, writeSessionExport } from '../transfer-session.ts'
+import { UsageError } from '../usage-error.ts'
+
+export const command = defineCommand({
+  input: z.object({
+    id: sessionId.optional(),
+    all: z.boolean().default(false),
+    ...storeFlags,
+    to: z.string({ error: 'the destination store is required, e.g. --to s3://BUCKET/PREFIX' }).min(1),
+    toEndpoint: z.url({ error: 'expected a URL such as http://127.0.0.1:9000' }).optional(),
+    replace: z.boolean().default(false),
+  }),
+
+  async run(input, context) {
+    if ((input.id === undefined) === !input.all) {
+      throw new UsageError('Name one session to copy, or pass --all: tether sessions copy ID --to STORE')
+    }
+    const source = await openStoreFlag(input, context)
+    const destination = await openStore(parseStore(input.to, context, input.toEndpoint))
+    if (source.label === destination.label) {
+      throw new UsageError(`--to names the store the sessions are in (${source.label}); pick another.`)
+    }
+    const sessions: SessionRecord[] =
+      input.id === undefined
+        ? await listAllSessions(source.repository)
+        : [await requireSession(source, input.id)]
+    // One session: progress in messages, as they are written. Many: in sessions (counting every
+    // message first would read everything twice).
+    const perMessage = input.id !== undefined
+    const progress = perMessage
+      ? await startProgress(
+          context,
+          'Copying messages',
+          await countSessionMessages(source.repository, input.id ?? ''),
+        )
+      : await startProgress(context, 'Copying sessions', sessions.length)
+    const copied: { sessionId: string; agents: number; messages: number }[] = []
+    const failed: { sessionId: string; problem: string }[] = []
+    try {
+      for (const session of sessions) {
+        try {
+          const document = await readSessionExport(source.repository, session)
+          const written = await writeSessionExport(destination.repository, document, {
+            replace: input.replace,
+            storeLabel: destination.label,
+            ...(perMessage ? { progress } : {}),
+          })
+          copied.push({ sessionId: session.sessionId, ...written })
+        } catch (error) {
+          // With --all, one bad session is reported and the rest still copied; alone, it is the error.
+          if (input.id !== undefined || !TetherError.isInstance(error)) throw error
+          failed.push({ sessionId: session.sessionId, problem: error.message })
+        }
+        if (!perMessage) progress.advance()
+      }
+    } finally {
+      progress.stop()
+    }
+    return {
+      data: { from: source.label, to: destination.label, copied, failed },
+      exitCode: failed.length > 0 ? ExitCode.failure : ExitCode.ok,
+    }
+  },
+
+  render({ from, to, copied, failed }) {
+    const messages = copied.reduce((sum, session) => sum + session.messages, 0)
+    const lines = [
+      `copied ${copied.length} session${copied.length === 1 ? '' : 's'} (${messages} messages) from ${from} to ${to}`,
+    ]
+    for (const failure of failed) lines.push(`not copied: ${failure.sessionId}: ${failure.problem}`)
+    return lines
+  },
+})

@@ -1,0 +1,47 @@
+import { writeFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { z } from 'zod'
+import { defineCommand } from '../cli-command.ts'
+import { sessionId, storeFlags } from '../cli-schemas.ts'
+import { startProgress } from '../progress.ts'
+import { exportAsJson, exportAsJsonLines, type SessionExport } from '../session-export.ts'
+import { requireSession } from '../session-reading.ts'
+import { openStoreFlag } from '../store.ts'
+import { countSessionMessages, readSessionExport } from '../transfer-session.ts'
+
+type ExportResult = { document: SessionExport; written?: { path: string; messages: number } }
+
+export const command = defineCommand({
+  input: z.object({
+    id: sessionId,
+    ...storeFlags,
+    format: z.enum(['json', 'jsonl'], { error: 'expected json or jsonl' }).default('json'),
+    output: z.string().min(1).optional(),
+  }),
+
+  async run(input, context): Promise<{ data: ExportResult }> {
+    const store = await openStoreFlag(input, context)
+    const session = await requireSession(store, input.id)
+    const total = await countSessionMessages(store.repository, input.id)
+    const progress = await startProgress(context, 'Exporting messages', total)
+    let document: SessionExport
+    try {
+      document = await readSessionExport(store.repository, session, progress)
+    } finally {
+      progress.stop()
+    }
+    if (input.output === undefined) return { data: { document } }
+    const path = resolve(context.cwd, input.output)
+    const lines = input.format === 'jsonl' ? [...exportAsJsonLines(document)] : exportAsJson(document)
+    await writeFile(path, `${lines.join('\n')}\n`)
+    return { data: { document, written: { path, messages: total } } }
+  },
+
+  render({ document, written }, input) {
+    if (written)
+      return [
+        `exported session ${document.session.sessionId} (${written.messages} messages) to ${written.path}`,
+      ]
+    return input.format === 'jsonl' ? exportAsJsonLines(document) : exportAsJson(document)
+  },
+})

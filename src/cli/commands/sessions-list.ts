@@ -1,0 +1,75 @@
+import { z } from 'zod'
+import { TetherError } from '../../errors/tether-error.ts'
+import type { SessionRecord } from '../../session/session-records.ts'
+import type { SessionRepository } from '../../session/session-repository.ts'
+import { defineCommand } from '../cli-command.ts'
+import { storeFlags } from '../cli-schemas.ts'
+import { startProgress } from '../progress.ts'
+import { listAllSessions } from '../session-reading.ts'
+import { openStoreFlag } from '../store.ts'
+import { renderTable } from '../table.ts'
+
+export interface SessionSummary {
+  sessionId: string
+  createdAt: string
+  /** When the latest message was written (or the session created, if it has none). */
+  lastActive: string
+  agents: number
+  messages: number
+  /** Set when the session could not be read; `tether sessions verify` tells more. */
+  problem?: string
+}
+
+export const command = defineCommand({
+  input: z.object({ ...storeFlags }),
+
+  async run(input, context) {
+    const store = await openStoreFlag(input, context)
+    const records = await listAllSessions(store.repository)
+    const progress = await startProgress(context, 'Reading sessions', records.length)
+    const sessions: SessionSummary[] = []
+    try {
+      for (const record of records) {
+        sessions.push(await summarize(store.repository, record))
+        progress.advance()
+      }
+    } finally {
+      progress.stop()
+    }
+    return { data: { store: store.label, sessions } }
+  },
+
+  render({ store, sessions }) {
+    if (sessions.length === 0) return [`no sessions in ${store}`]
+    const rows = sessions.map((session) => [
+      session.sessionId,
+      session.problem === undefined ? String(session.messages) : '?',
+      session.problem === undefined ? String(session.agents) : '?',
+      session.lastActive,
+      session.problem ?? '',
+    ])
+    const table = renderTable(['SESSION', 'MESSAGES', 'AGENTS', 'LAST ACTIVE', 'PROBLEM'], rows)
+    return [...table, '', `${sessions.length} session${sessions.length === 1 ? '' : 's'} in ${store}`]
+  },
+})
+
+async function summarize(repository: SessionRepository, record: SessionRecord): Promise<SessionSummary> {
+  const { sessionId, createdAt } = record
+  try {
+    const agents = await repository.listAgents({ sessionId })
+    let messages = 0
+    let lastActive = createdAt
+    for (const agent of agents) {
+      const ref = { sessionId, agentId: agent.agentId }
+      const count = await repository.countMessages(ref)
+      messages += count
+      const [last] = count === 0 ? [] : await repository.readMessages({ ...ref, offset: count - 1, limit: 1 })
+      if (last && last.createdAt > lastActive) lastActive = last.createdAt
+    }
+    return { sessionId, createdAt, lastActive, agents: agents.length, messages }
+  } catch (error) {
+    // One unreadable session should not hide the others from an operator looking for it.
+    if (!TetherError.isInstance(error)) throw error
+    return { sessionId, createdAt, lastActive: createdAt, agents: 0, messages: 0, problem: error.message }
+  }
+}
