@@ -41,14 +41,17 @@ export const command = defineCommand({
 
   render({ store, sessions }) {
     if (sessions.length === 0) return [`no sessions in ${store}`]
+    // The problem column only when there is one to show.
+    const withProblems = sessions.some((session) => session.problem !== undefined)
     const rows = sessions.map((session) => [
       session.sessionId,
       session.problem === undefined ? String(session.messages) : '?',
       session.problem === undefined ? String(session.agents) : '?',
       session.lastActive,
-      session.problem ?? '',
+      ...(withProblems ? [session.problem ?? ''] : []),
     ])
-    const table = renderTable(['SESSION', 'MESSAGES', 'AGENTS', 'LAST ACTIVE', 'PROBLEM'], rows)
+    const headers = ['SESSION', 'MESSAGES', 'AGENTS', 'LAST ACTIVE', ...(withProblems ? ['PROBLEM'] : [])]
+    const table = renderTable(headers, rows)
     return [...table, '', `${sessions.length} session${sessions.length === 1 ? '' : 's'} in ${store}`]
   },
 })

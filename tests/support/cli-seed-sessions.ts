@@ -1,0 +1,78 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { Agent, FileSessionRepository, RepositorySessionManager, tool } from '../../src/index.ts'
+import type { SessionRepository } from '../../src/session/session-repository.ts'
+import { encodeStorageName } from '../../src/storage/storage-name.ts'
+import { ScriptedModel } from '../../src/testing/index.ts'
+
+const add = tool({
+  name: 'add',
+  description: 'Adds two numbers.',
+  inputSchema: z.object({ a: z.number(), b: z.number() }),
+  callback: ({ a, b }) => ({ sum: a + b }),
+})
+
+/**
+ * A session written the way an application writes one: an Agent with a tool and a session manager.
+ * Four messages: the prompt, a tool call, its result, the answer.
+ */
+export async function seedToolConversation(repository: SessionRepository, sessionId: string): Promise<void> {
+  const model = new ScriptedModel({
+    script: [
+      { toolUses: [{ name: 'add', input: { a: 2, b: 3 }, toolUseId: 'call_1' }] },
+      { text: '2 + 3 = 5.' },
+    ],
+  })
+  const agent = new Agent({
+    model,
+    tools: [add],
+    sessionManager: new RepositorySessionManager({ sessionId, repository }),
+  })
+  await agent.run('What is 2 + 3?')
+}
+
+/** A session of `turns` plain prompt/answer turns (2 messages each). */
+export async function seedChat(repository: SessionRepository, sessionId: string, turns = 1): Promise<void> {
+  const model = new ScriptedModel({ fallback: (request) => ({ text: `Answer ${request.messages.length}.` }) })
+  const agent = new Agent({ model, sessionManager: new RepositorySessionManager({ sessionId, repository }) })
+  for (let turn = 1; turn <= turns; turn++) await agent.run(`Question ${turn}?`)
+}
+
+/** A session whose process died while a tool ran: the call is stored, its result never was. */
+export async function seedInterruptedToolCall(
+  repository: SessionRepository,
+  sessionId: string,
+): Promise<void> {
+  const ref = { sessionId, agentId: 'default' }
+  await repository.createSession({ sessionId })
+  await repository.appendMessage({
+    ...ref,
+    message: { role: 'user', content: [{ type: 'text', text: 'Add 1 and 2.' }] },
+  })
+  await repository.appendMessage({
+    ...ref,
+    message: {
+      role: 'assistant',
+      content: [{ type: 'toolUse', toolUseId: 'call_9', name: 'add', input: { a: 1, b: 2 } }],
+    },
+  })
+  await repository.writeAgent({ ...ref, state: {}, conversationManagerState: null, windowStart: 0 })
+}
+
+/** Overwrites a stored message file with bytes that are not a record (a torn write, a bad disk). */
+export async function damageMessageFile(directory: string, sessionId: string, index: number): Promise<void> {
+  const file = join(
+    directory,
+    encodeStorageName(sessionId),
+    'agents',
+    'default',
+    'messages',
+    `${String(index).padStart(12, '0')}.json`,
+  )
+  await writeFile(file, '{"schemaVersion":1,"sessi')
+}
+
+export function fileStore(directory: string): FileSessionRepository {
+  return new FileSessionRepository({ directory })
+}
