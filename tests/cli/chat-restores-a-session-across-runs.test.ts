@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { runTether } from '../support/cli-run.ts'
+import { runTether, startTether, waitForOutput } from '../support/cli-run.ts'
 import { openAIError, openAIStream } from '../support/openai-wire-format.ts'
 import { useTempDirectories } from '../support/temp-directory.ts'
 import { WireServer } from '../support/wire-server.ts'
@@ -120,5 +120,42 @@ describe('tether chat over piped stdin', () => {
     expect(run.stderr).toContain('--provider openai --base-url http://localhost:11434/v1 --model llama3.2')
     const listing = await runTether(['sessions', 'list', '--store', store, '--json'])
     expect(JSON.parse(listing.stdout).sessions).toEqual([])
+  })
+
+  it('SIGINT during a reply cancels that reply and the next line is still answered', async () => {
+    const store = await tempDirectory()
+    server.reply(
+      { ...openAIStream({ text: 'A long answer that will not be finished today.' }), chunkDelayMs: 100 },
+      openAIStream({ text: 'Short.' }),
+    )
+    const running = startTether(chatArgs(store))
+    running.child.stdin?.write('Tell me everything.\n')
+    await waitForOutput(running, ({ stdout }) => stdout.includes('A long'))
+    running.child.kill('SIGINT')
+    await waitForOutput(running, ({ stderr }) => stderr.includes('[cancelled]'))
+    running.child.stdin?.end('Then be brief.\n')
+    const run = await running.finished
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/^A long[^\n]*\nShort\.\n$/)
+    expect(run.stdout).not.toContain('today.')
+    expect(server.body(1).messages).toEqual([
+      { role: 'user', content: 'Tell me everything.\nThen be brief.' },
+    ])
+  })
+
+  it('SIGINT while waiting for the next line ends the chat with exit 130', async () => {
+    const store = await tempDirectory()
+    server.reply(openAIStream({ text: 'Hi.' }))
+    const running = startTether(chatArgs(store))
+    running.child.stdin?.write('Hello\n')
+    await waitForOutput(running, ({ stdout }) => stdout === 'Hi.\n')
+    running.child.kill('SIGINT')
+    const run = await running.finished
+    expect(run.code).toBe(130)
+    expect(
+      await runTether(['sessions', 'list', '--store', store, '--json']).then(
+        (list) => JSON.parse(list.stdout).sessions[0].sessionId,
+      ),
+    ).toBe('user-123')
   })
 })

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 /** The real bin, run from source: Node 24 strips the types itself. */
@@ -31,8 +31,15 @@ export function cleanEnvironment(extra: Record<string, string> = {}): Record<str
   return { ...env, ...extra }
 }
 
-/** Runs `tether ...args` in a child process and collects its output and exit code. */
-export function runTether(args: string[], options: TetherRunOptions = {}): Promise<TetherRun> {
+export interface RunningTether {
+  child: ChildProcess
+  /** The output so far. */
+  output(): { stdout: string; stderr: string }
+  finished: Promise<TetherRun>
+}
+
+/** Starts `tether ...args` in a child process; stdin stays open unless `input` is given. */
+export function startTether(args: string[], options: TetherRunOptions = {}): RunningTether {
   const child = spawn(process.execPath, [TETHER_BIN, ...args], {
     cwd: options.cwd ?? process.cwd(),
     env: cleanEnvironment(options.env),
@@ -46,15 +53,35 @@ export function runTether(args: string[], options: TetherRunOptions = {}): Promi
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk
   })
-  child.stdin.end(options.input ?? '')
+  if (options.input !== undefined) child.stdin.end(options.input)
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000)
-  return new Promise((resolve, reject) => {
+  const finished = new Promise<TetherRun>((resolve, reject) => {
     child.on('error', reject)
     child.on('close', (code, signal) => {
       clearTimeout(timer)
       resolve({ code, signal, stdout, stderr })
     })
   })
+  return { child, output: () => ({ stdout, stderr }), finished }
+}
+
+/** Runs `tether ...args` to the end (stdin: `input`, else empty) and collects its output and exit code. */
+export function runTether(args: string[], options: TetherRunOptions = {}): Promise<TetherRun> {
+  return startTether(args, { ...options, input: options.input ?? '' }).finished
+}
+
+/** Polls until `test` passes on the output so far. */
+export async function waitForOutput(
+  running: RunningTether,
+  test: (output: { stdout: string; stderr: string }) => boolean,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!test(running.output())) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out; output so far: ${JSON.stringify(running.output())}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
 }
 
 /** Runs a command that should succeed with `--json` and returns its parsed output. */
