@@ -1,0 +1,172 @@
+import { ConfigurationError } from '../../errors/configuration-error.ts'
+import { UnsupportedSchemaVersionError } from '../../session/session-errors.ts'
+import type { AgentRef } from '../../session/session-repository.ts'
+import { encodeStorageName } from '../storage-name.ts'
+
+/**
+ * Where every object of the S3 repository lives (docs/s3-storage-format.md tells the story):
+ *
+ *   <prefix>sessions/<session>/session.json
+ *   <prefix>sessions/<session>/agents/<agent>/agent.json
+ *   <prefix>sessions/<session>/agents/<agent>/log/<slot>/p~<ballot>             prepare (+ proposed tail)
+ *   <prefix>sessions/<session>/agents/<agent>/log/<slot>/a~<ballot>~<value>     accept
+ *   <prefix>sessions/<session>/agents/<agent>/log/<slot>/d~<count>~<value>      decided
+ *   <prefix>sessions/<session>/agents/<agent>/seg/<segment>/<revision>          sealed segment
+ *   <prefix>sessions/<session>/agents/<agent>/quarantine/<name>                 damaged bytes kept aside
+ *
+ * `<session>` and `<agent>` are `encodeStorageName` outputs (`a-z0-9-_~` only): no ID, however
+ * crafted, can add a `/`, a `..` or anything else that would leave its own folder, so every key
+ * of a repository starts with its prefix. `<slot>` is 999999999999 minus the slot number, so a
+ * LIST from the start of `log/` returns the newest slot first: the head is found in one request
+ * whatever the history length.
+ */
+
+const DIGITS = 12
+const MAX_SLOT = 10 ** DIGITS - 1
+
+/** Checks and normalizes a user prefix: '' or segments ending in '/', none empty, '.' or '..'. */
+export function normalizePrefix(prefix: string | undefined): string {
+  if (prefix === undefined || prefix === '') return ''
+  const trimmed = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix
+  const segments = trimmed.split('/')
+  // '..' and empty segments mean nothing to S3 but escape folders on file-backed S3 servers.
+  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    throw new ConfigurationError(
+      `The S3 prefix ${JSON.stringify(prefix)} has an empty, '.' or '..' segment; use e.g. 'users/42/'.`,
+    )
+  }
+  return `${trimmed}/`
+}
+
+export const pad = (value: number): string => String(value).padStart(DIGITS, '0')
+
+export class KeyLayout {
+  readonly prefix: string
+  readonly sessionsRoot: string
+
+  constructor(prefix: string | undefined) {
+    this.prefix = normalizePrefix(prefix)
+    this.sessionsRoot = `${this.prefix}sessions/`
+  }
+
+  sessionDir(sessionId: string): string {
+    return `${this.sessionsRoot}${encodeStorageName(sessionId, 'session ID')}/`
+  }
+
+  sessionRecord(sessionId: string): string {
+    return `${this.sessionDir(sessionId)}session.json`
+  }
+
+  agentsDir(sessionId: string): string {
+    return `${this.sessionDir(sessionId)}agents/`
+  }
+
+  agentDir({ sessionId, agentId }: AgentRef): string {
+    return `${this.agentsDir(sessionId)}${encodeStorageName(agentId, 'agent ID')}/`
+  }
+
+  agentRecord(ref: AgentRef): string {
+    return `${this.agentDir(ref)}agent.json`
+  }
+
+  agentLayout(ref: AgentRef): AgentKeys {
+    return new AgentKeys(this.agentDir(ref))
+  }
+}
+
+/** A ballot: rounds grow; the writer ID breaks ties, so no two writers ever hold the same ballot. */
+export interface Ballot {
+  round: number
+  writer: string
+}
+
+export const ballotName = (ballot: Ballot): string => `${pad(ballot.round)}.${ballot.writer}`
+
+export function compareBallots(a: Ballot, b: Ballot): number {
+  if (a.round !== b.round) return a.round - b.round
+  return a.writer < b.writer ? -1 : a.writer > b.writer ? 1 : 0
+}
+
+/** One parsed key of a log slot. `value` names the prepare object that holds a proposal's tail. */
+export type SlotKey =
+  | { kind: 'prepare'; slot: number; ballot: Ballot; key: string }
+  | { kind: 'accept'; slot: number; ballot: Ballot; value: string; key: string }
+  | { kind: 'decided'; slot: number; count: number; value: string; key: string }
+
+const BALLOT = String.raw`(\d{12})\.([0-9a-f]{1,32})`
+const SLOT_KEY = new RegExp(
+  String.raw`^(\d{12})/(?:p~${BALLOT}|a~${BALLOT}~(${BALLOT})|d~(\d{12})~(${BALLOT}))$`,
+)
+
+export class AgentKeys {
+  readonly dir: string
+  readonly log: string
+  readonly segments: string
+
+  constructor(dir: string) {
+    this.dir = dir
+    this.log = `${dir}log/`
+    this.segments = `${dir}seg/`
+  }
+
+  slotDir(slot: number): string {
+    if (!Number.isSafeInteger(slot) || slot < 0 || slot > MAX_SLOT) throw new RangeError(`slot ${slot}`)
+    return `${this.log}${pad(MAX_SLOT - slot)}/`
+  }
+
+  prepare(slot: number, ballot: Ballot): string {
+    return `${this.slotDir(slot)}p~${ballotName(ballot)}`
+  }
+
+  /** The object holding the tail a proposal carries: its proposer's first prepare. */
+  proposal(slot: number, value: string): string {
+    return `${this.slotDir(slot)}p~${value}`
+  }
+
+  accept(slot: number, ballot: Ballot, value: string): string {
+    return `${this.slotDir(slot)}a~${ballotName(ballot)}~${value}`
+  }
+
+  decided(slot: number, count: number, value: string): string {
+    return `${this.slotDir(slot)}d~${pad(count)}~${value}`
+  }
+
+  /** Keys after this one belong to slots below `slot` (older ones). */
+  belowSlot(slot: number): string {
+    return `${this.slotDir(slot)}~`
+  }
+
+  segment(index: number, revision: number): string {
+    return `${this.segments}${pad(index)}/${pad(revision)}`
+  }
+
+  quarantine(name: string): string {
+    return `${this.dir}quarantine/${name}`
+  }
+
+  /**
+   * Parses a key under `log/`. A key this version does not know was written by a newer one: the
+   * log is refused rather than misread (an older reader must never append over a newer layout).
+   */
+  parse(key: string): SlotKey {
+    const match = SLOT_KEY.exec(key.slice(this.log.length))
+    if (!key.startsWith(this.log) || !match) {
+      throw new UnsupportedSchemaVersionError(`s3 key ${key}`, 2, [1])
+    }
+    const slot = MAX_SLOT - Number(match[1])
+    const ballot = (round?: string, writer?: string): Ballot => ({
+      round: Number(round),
+      writer: writer ?? '',
+    })
+    if (match[2] !== undefined) return { kind: 'prepare', slot, ballot: ballot(match[2], match[3]), key }
+    if (match[4] !== undefined) {
+      return { kind: 'accept', slot, ballot: ballot(match[4], match[5]), value: match[6] ?? '', key }
+    }
+    return { kind: 'decided', slot, count: Number(match[9]), value: match[10] ?? '', key }
+  }
+
+  parseSegment(key: string): { index: number; revision: number } | null {
+    const match = /^(\d{12})\/(\d{12})$/.exec(key.slice(this.segments.length))
+    return match ? { index: Number(match[1]), revision: Number(match[2]) } : null
+  }
+}

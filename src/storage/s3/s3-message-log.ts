@@ -1,0 +1,384 @@
+import { randomBytes } from 'node:crypto'
+import type { Message } from '../../messages/message.ts'
+import {
+  DamagedRecordError,
+  RecordNotFoundError,
+  SessionConflictError,
+  StorageError,
+} from '../../session/session-errors.ts'
+import { type MessageRecord, SCHEMA_VERSION } from '../../session/session-records.ts'
+import type { AgentRef } from '../../session/session-repository.ts'
+import type { AgentKeys } from './s3-key-layout.ts'
+import type { S3ObjectStore } from './s3-object-store.ts'
+import { planQuarantine } from './s3-quarantine.ts'
+import { decodeRecord, decodeSegment, decodeTail, newTail, type Tail, tailEnd } from './s3-record-codec.ts'
+import { sleep } from './s3-retry-policy.ts'
+import { type Base, type LogView, SlotProtocol } from './s3-slot-protocol.ts'
+
+/** The newest decided slot and its tail: what the next proposal builds on. */
+export interface Head extends Base {
+  tail: Tail
+}
+
+interface Pending {
+  message: Message
+  resolve: (record: MessageRecord) => void
+  reject: (error: unknown) => void
+}
+
+const MAX_ATTEMPTS = 100
+const MAX_BATCH = 100
+const READ_CONCURRENCY = 8
+
+/**
+ * One agent's message history on S3: appends, reads, redactions and repairs on top of the slot
+ * protocol. Calls on one handle are queued, and appends waiting in the queue go out together in
+ * one slot (group commit), so a burst of appends costs one slot, not one each.
+ */
+export class S3MessageLog {
+  readonly #store: S3ObjectStore
+  readonly #keys: AgentKeys
+  readonly #ref: AgentRef
+  readonly #segmentSize: number
+  readonly #protocol: SlotProtocol
+  /** Last head this handle saw; only a hint, since every proposal re-checks its base. */
+  #head: Head | null = null
+  #queue: Promise<unknown> = Promise.resolve()
+  #pending: Pending[] = []
+
+  constructor(store: S3ObjectStore, keys: AgentKeys, ref: AgentRef, segmentSize: number) {
+    this.#store = store
+    this.#keys = keys
+    this.#ref = ref
+    this.#segmentSize = segmentSize
+    this.#protocol = new SlotProtocol(store, keys)
+  }
+
+  /** One LIST: the count is in the newest decided key's name. */
+  async count(): Promise<number> {
+    return (await this.#protocol.view()).top?.count ?? 0
+  }
+
+  append(message: Message, expectedIndex?: number): Promise<MessageRecord> {
+    if (expectedIndex !== undefined) {
+      return this.#serial(async () => (await this.#appendBatch([message], expectedIndex))[0] as MessageRecord)
+    }
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ message, resolve, reject })
+      if (this.#pending.length === 1) void this.#serial(() => this.#flush())
+    })
+  }
+
+  /** Appends many messages in one slot (bulk import; the tests use it to build long histories). */
+  appendMany(messages: Message[]): Promise<MessageRecord[]> {
+    return this.#serial(() => this.#appendBatch(messages))
+  }
+
+  update(index: number, message: Message): Promise<MessageRecord> {
+    return this.#serial(() =>
+      this.#rewrite(async (head) => {
+        const current = await this.#recordAt(head, index)
+        const record: MessageRecord = {
+          ...current,
+          message,
+          revision: current.revision + 1,
+          updatedAt: new Date().toISOString(),
+        }
+        delete record.damaged
+        return { tail: await this.#replacing(head, new Map([[index, record]])), result: record }
+      }),
+    )
+  }
+
+  quarantine(index: number, placeholder: Message): Promise<MessageRecord> {
+    return this.#serial(() =>
+      this.#rewrite(
+        (head, damagedTail, count) =>
+          planQuarantine(
+            { store: this.#store, keys: this.#keys, ref: this.#ref, segmentSize: this.#segmentSize },
+            { head, damagedTail, count, index, placeholder },
+          ),
+        true,
+      ),
+    )
+  }
+
+  /** Forgets cached state (after the session was deleted). */
+  forget(): void {
+    this.#head = null
+  }
+
+  async read(offset = 0, limit?: number): Promise<MessageRecord[]> {
+    for (let attempt = 0; ; attempt++) {
+      const view = await this.#protocol.view()
+      const count = view.top?.count ?? 0
+      const end = limit === undefined ? count : Math.min(count, offset + limit)
+      if (offset >= end) return []
+      try {
+        const head = await this.#loadHead(view, offset)
+        if (head === null) throw new Gone()
+        if (this.#head === null || head.slot > this.#head.slot) this.#head = head
+        const tail = head.tail
+        const key = this.#tailKey(head)
+        const fromTail: MessageRecord[] = []
+        for (let index = Math.max(offset, tail.start); index < end; index++) {
+          fromTail.push(decodeRecord(tail.records[index - tail.start], key, index))
+        }
+        return [...(await this.#readSegments(head, offset, Math.min(end, tail.start))), ...fromTail]
+      } catch (error) {
+        // A tail or segment swept by a writer that moved on meanwhile: read the new head.
+        if (!(error instanceof Gone) || attempt >= 4) throw error instanceof Gone ? error.asError() : error
+      }
+    }
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#pending.splice(0, MAX_BATCH)
+    if (this.#pending.length > 0) void this.#serial(() => this.#flush())
+    try {
+      const records = await this.#appendBatch(batch.map((item) => item.message))
+      for (const [i, item] of batch.entries()) item.resolve(records[i] as MessageRecord)
+    } catch (error) {
+      for (const item of batch) item.reject(error)
+    }
+  }
+
+  async #appendBatch(messages: Message[], expectedIndex?: number): Promise<MessageRecord[]> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const cached = this.#head
+      const head = cached ?? (await this.#freshHead())
+      const count = tailEnd(head.tail)
+      if (expectedIndex !== undefined && expectedIndex !== count) {
+        // Only a fresh head may refuse: a cached one can be behind.
+        this.#head = null
+        if (cached) continue
+        throw new SessionConflictError(this.#ref.sessionId, this.#ref.agentId, expectedIndex)
+      }
+      const time = new Date().toISOString()
+      const records: MessageRecord[] = messages.map((message, i) => ({
+        schemaVersion: SCHEMA_VERSION,
+        sessionId: this.#ref.sessionId,
+        agentId: this.#ref.agentId,
+        index: count + i,
+        revision: 0,
+        message,
+        createdAt: time,
+        updatedAt: time,
+      }))
+      const tail = extendTail(head.tail, records)
+      const outcome = await this.#protocol.decide(head.slot + 1, head, tail, expectedIndex !== undefined)
+      if (outcome.kind === 'won') {
+        this.#head = { slot: head.slot + 1, value: outcome.value, tail }
+        return records
+      }
+      this.#head = null
+      if (expectedIndex !== undefined && outcome.kind !== 'restart') {
+        throw new SessionConflictError(this.#ref.sessionId, this.#ref.agentId, expectedIndex)
+      }
+      if (outcome.kind === 'lost') this.#head = await this.#loadHead(outcome.view, count)
+    }
+    throw new StorageError('append to', `${this.#store.where(this.#keys.log)} (no free slot after retries)`)
+  }
+
+  /**
+   * Runs a change of existing records (update, repair) as a slot of its own, so it is ordered
+   * with every append: an append that raced it either saw it or lost its slot and rebuilt on it.
+   */
+  async #rewrite(
+    plan: (
+      head: Head,
+      damagedTail: DamagedRecordError | null,
+      count: number,
+    ) => Promise<{ tail: Tail | null; result: MessageRecord }>,
+    tolerateDamagedTail = false,
+  ): Promise<MessageRecord> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const view = await this.#protocol.view()
+      let head: Head | null
+      let damaged: DamagedRecordError | null = null
+      try {
+        head = await this.#loadHead(view, 0)
+      } catch (error) {
+        if (!(error instanceof DamagedRecordError) || view.top === null || !tolerateDamagedTail) throw error
+        damaged = error
+        head = { slot: view.top.slot, value: view.top.value, tail: newTail(this.#segmentSize) }
+      }
+      if (head === null) continue
+      if (damaged === null) this.#head = head
+      let planned: { tail: Tail | null; result: MessageRecord }
+      try {
+        planned = await plan(head, damaged, view.top?.count ?? 0)
+      } catch (error) {
+        if (error instanceof Gone) continue
+        throw error
+      }
+      if (planned.tail === null) return planned.result
+      const outcome = await this.#protocol.decide(head.slot + 1, head, planned.tail, false)
+      this.#head =
+        outcome.kind === 'won' ? { slot: head.slot + 1, value: outcome.value, tail: planned.tail } : null
+      if (outcome.kind === 'won') return planned.result
+      await sleep(Math.random() * 20)
+    }
+    throw new StorageError('update', `${this.#store.where(this.#keys.log)} (kept changing)`)
+  }
+
+  /** A copy of the head's tail with `records` replaced, in the tail and in sealed segments. */
+  async #replacing(head: Head, replacements: Map<number, MessageRecord>): Promise<Tail> {
+    const tail = head.tail
+    const size = tail.segmentSize
+    const count = tailEnd(tail)
+    const next: Tail = {
+      ...tail,
+      records: [...tail.records],
+      appended: 0,
+      rewrites: [],
+      revisions: { ...tail.revisions },
+    }
+    const segments = new Map<number, unknown[]>()
+    for (const [index, record] of replacements) {
+      if (index >= count) throw new RecordNotFoundError(`${this.#store.where(this.#keys.log)}#${index}`)
+      if (index >= tail.start) next.records[index - tail.start] = record
+      const segment = Math.floor(index / size)
+      if ((segment + 1) * size > count) continue
+      const records = segments.get(segment) ?? [...(await this.#segmentRecords(head, segment))]
+      records[index - segment * size] = record
+      segments.set(segment, records)
+    }
+    const revision = head.slot + 1
+    for (const [segment, records] of segments) {
+      const previous = tail.revisions[String(segment)] ?? 0
+      next.rewrites.push({ segment, revision, previous, records })
+      next.revisions[String(segment)] = revision
+    }
+    return next
+  }
+
+  async #recordAt(head: Head, index: number): Promise<MessageRecord> {
+    const tail = head.tail
+    if (index >= tailEnd(tail) || index < 0) {
+      throw new RecordNotFoundError(`${this.#store.where(this.#keys.log)}#${index}`)
+    }
+    if (index >= tail.start) return decodeRecord(tail.records[index - tail.start], this.#tailKey(head), index)
+    const segment = Math.floor(index / tail.segmentSize)
+    const records = await this.#segmentRecords(head, segment)
+    return decodeRecord(records[index - segment * tail.segmentSize], this.#segmentKey(head, segment), index)
+  }
+
+  async #readSegments(head: Head, from: number, to: number): Promise<MessageRecord[]> {
+    if (from >= to) return []
+    const size = head.tail.segmentSize
+    const segments: number[] = []
+    for (let segment = Math.floor(from / size); segment * size < to; segment++) segments.push(segment)
+    const loaded: unknown[][] = []
+    for (let i = 0; i < segments.length; i += READ_CONCURRENCY) {
+      const group = segments.slice(i, i + READ_CONCURRENCY)
+      loaded.push(...(await Promise.all(group.map((segment) => this.#segmentRecords(head, segment)))))
+    }
+    const records: MessageRecord[] = []
+    for (const [i, segment] of segments.entries()) {
+      const raw = loaded[i] ?? []
+      const key = this.#segmentKey(head, segment)
+      for (let index = Math.max(from, segment * size); index < Math.min(to, (segment + 1) * size); index++) {
+        records.push(decodeRecord(raw[index - segment * size], key, index))
+      }
+    }
+    return records
+  }
+
+  /** A sealed segment's records; a missing one (swept after a rewrite we had not seen) is Gone. */
+  async #segmentRecords(head: Head, segment: number): Promise<unknown[]> {
+    const key = this.#segmentKey(head, segment)
+    for (let attempt = 0; ; attempt++) {
+      const stored = await this.#store.get(key)
+      if (stored === null) throw new Gone(key, 'missing', segment * head.tail.segmentSize)
+      try {
+        return decodeSegment(stored.text, key, segment).records
+      } catch (error) {
+        // Some S3-compatible servers (s3rver) let a GET see an object mid-rewrite; real damage stays.
+        if (!(error instanceof DamagedRecordError) || attempt > 0) {
+          throw error instanceof DamagedRecordError
+            ? new DamagedRecordError(key, error.reason, segment * head.tail.segmentSize, { cause: error })
+            : error
+        }
+        await sleep(50)
+      }
+    }
+  }
+
+  async #freshHead(): Promise<Head> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const head = await this.#loadHead(await this.#protocol.view(), 0)
+      if (head !== null) return head
+    }
+    throw new StorageError('read', `${this.#store.where(this.#keys.log)} (the head kept moving)`)
+  }
+
+  /** The tail of the view's newest slot; null if it was swept meanwhile (the log moved on). */
+  async #loadHead(view: LogView, indexHint: number): Promise<Head | null> {
+    const top = view.top
+    if (top === null) return { slot: -1, value: null, tail: newTail(this.#segmentSize) }
+    const cached = this.#head
+    if (cached && cached.slot === top.slot && cached.value === top.value) return cached
+    const key = this.#keys.proposal(top.slot, top.value)
+    const stored = await this.#store.get(key)
+    if (stored === null) return null
+    try {
+      return { slot: top.slot, value: top.value, tail: decodeTail(stored.text, key) }
+    } catch (error) {
+      if (!(error instanceof DamagedRecordError)) throw error
+      // Name an index the caller asked for, so a restore can repair exactly this object.
+      const index = Math.min(Math.max(indexHint, 0), Math.max(top.count - 1, 0))
+      throw new DamagedRecordError(key, error.reason, index, { cause: error })
+    }
+  }
+
+  #tailKey(head: Base): string {
+    return this.#keys.proposal(head.slot, head.value ?? '')
+  }
+
+  #segmentKey(head: Head, segment: number): string {
+    return this.#keys.segment(segment, head.tail.revisions[String(segment)] ?? 0)
+  }
+
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(work)
+    this.#queue = result.catch(() => undefined)
+    return result
+  }
+}
+
+/**
+ * The tail after appending `records`: it keeps the current segment and at least the last
+ * `segmentSize` messages, so one GET serves any window up to that size.
+ */
+export function extendTail(previous: Tail, records: MessageRecord[]): Tail {
+  const size = previous.segmentSize
+  const before = tailEnd(previous)
+  const count = before + records.length
+  const start = Math.max(0, Math.min(Math.floor(before / size) * size, count - size))
+  return {
+    ...previous,
+    start,
+    records: [...previous.records.slice(start - previous.start), ...records],
+    appended: records.length,
+    rewrites: [],
+  }
+}
+
+/** A read found a swept object: the log moved on under it, so the read starts again. */
+class Gone extends Error {
+  readonly key: string
+  readonly reason: string
+  readonly index: number
+  constructor(key = '', reason = 'missing', index = 0) {
+    super(`${key} ${reason}`)
+    this.key = key
+    this.reason = reason
+    this.index = index
+  }
+  asError(): DamagedRecordError {
+    return new DamagedRecordError(this.key, this.reason, this.index)
+  }
+}
+
+export const randomName = (): string => randomBytes(6).toString('hex')

@@ -1,0 +1,231 @@
+import { randomBytes } from 'node:crypto'
+import type { Message } from '../../messages/message.ts'
+import { DamagedRecordError, RecordNotFoundError } from '../../session/session-errors.ts'
+import { type MessageRecord, SCHEMA_VERSION } from '../../session/session-records.ts'
+import type { AgentRef } from '../../session/session-repository.ts'
+import type { AgentKeys } from './s3-key-layout.ts'
+import type { Head } from './s3-message-log.ts'
+import type { S3ObjectStore } from './s3-object-store.ts'
+import { decodeRecord, decodeSegment, type Tail, tailEnd } from './s3-record-codec.ts'
+
+export interface QuarantineContext {
+  store: S3ObjectStore
+  keys: AgentKeys
+  ref: AgentRef
+  segmentSize: number
+}
+
+export interface QuarantineRequest {
+  head: Head
+  /** Set when the head's tail itself could not be parsed (then `head.tail` is a stand-in). */
+  damagedTail: DamagedRecordError | null
+  count: number
+  index: number
+  placeholder: Message
+}
+
+/**
+ * Plans the repair of the packed object that holds `index`: its bytes are kept aside under the
+ * agent's `quarantine/` folder first (a crash after that leaves a copy and the damage, and the next
+ * repair does it again), then every unreadable record of that object is replaced, from another
+ * good copy where one exists (tail and segments overlap), else by the placeholder. Fixing the
+ * whole object at once matters: one damaged object can hold many records, and a restore gives a
+ * repair only a few attempts. Returns `tail: null` when the record is readable (nothing to do).
+ */
+export async function planQuarantine(
+  context: QuarantineContext,
+  request: QuarantineRequest,
+): Promise<{ tail: Tail | null; result: MessageRecord }> {
+  const { head, index, count } = request
+  if (index < 0 || index >= count) {
+    throw new RecordNotFoundError(`${context.store.where(context.keys.log)}#${index}`)
+  }
+  const repair = new Repair(context, request)
+  if (request.damagedTail) return repair.rebuildTail(request.damagedTail)
+  const tail = head.tail
+  const tailKey = context.keys.proposal(head.slot, head.value ?? '')
+  if (index >= tail.start) {
+    const readable = readRecord(tail.records[index - tail.start], tailKey, index)
+    if (!(readable instanceof DamagedRecordError)) return { tail: null, result: readable }
+    return repair.fixTail(tailKey, readable.reason)
+  }
+  return repair.fixSegment(Math.floor(index / tail.segmentSize))
+}
+
+class Repair {
+  readonly context: QuarantineContext
+  readonly request: QuarantineRequest
+  readonly time = new Date().toISOString()
+
+  constructor(context: QuarantineContext, request: QuarantineRequest) {
+    this.context = context
+    this.request = request
+  }
+
+  /** The tail's envelope is unreadable: rebuild the last messages from segments and placeholders. */
+  async rebuildTail(damage: DamagedRecordError) {
+    const { count, head } = this.request
+    const keptAs = await this.keep(`slot-${head.slot}-tail`, damage.location)
+    const revisions = await this.segmentRevisions()
+    const size = await this.segmentSize(revisions)
+    const start = Math.max(0, count - size)
+    const sealedEnd = Math.floor(count / size) * size
+    const records: unknown[] = []
+    const segments = new Map<number, unknown[] | null>()
+    for (let index = start; index < count; index++) {
+      let copy: unknown = null
+      if (index < sealedEnd) {
+        const segment = Math.floor(index / size)
+        if (!segments.has(segment))
+          segments.set(segment, await this.loadSegment(segment, revisions.get(segment) ?? 0))
+        const raw = segments.get(segment)?.[index - segment * size]
+        if (!(readRecord(raw, '', index) instanceof DamagedRecordError)) copy = raw
+      }
+      records.push(copy ?? this.placeholder(index, damage.reason, keptAs))
+    }
+    const tail: Tail = {
+      schemaVersion: SCHEMA_VERSION,
+      kind: 'tail',
+      segmentSize: size,
+      start,
+      records,
+      appended: 0,
+      revisions: Object.fromEntries([...revisions].filter(([, r]) => r > 0).map(([s, r]) => [String(s), r])),
+      rewrites: [],
+    }
+    return { tail, result: await this.resultFrom(tail, revisions) }
+  }
+
+  /** The tail parses but holds unreadable records: replace each from its segment or a placeholder. */
+  async fixTail(tailKey: string, reason: string) {
+    const tail = this.request.head.tail
+    const keptAs = await this.keep(`slot-${this.request.head.slot}-tail`, tailKey)
+    const size = tail.segmentSize
+    const sealedEnd = Math.floor(tailEnd(tail) / size) * size
+    const records = [...tail.records]
+    for (const [i, raw] of tail.records.entries()) {
+      const index = tail.start + i
+      if (!(readRecord(raw, tailKey, index) instanceof DamagedRecordError)) continue
+      let copy: unknown = null
+      if (index < sealedEnd) {
+        const segment = Math.floor(index / size)
+        const seg = await this.loadSegment(segment, tail.revisions[String(segment)] ?? 0)
+        const candidate = seg?.[index - segment * size]
+        if (!(readRecord(candidate, '', index) instanceof DamagedRecordError)) copy = candidate
+      }
+      records[i] = copy ?? this.placeholder(index, reason, keptAs)
+    }
+    const next: Tail = { ...tail, records, appended: 0, rewrites: [] }
+    return {
+      tail: next,
+      result: decodeRecord(records[this.request.index - tail.start], tailKey, this.request.index),
+    }
+  }
+
+  /** A sealed segment is unreadable or holds unreadable records: write a repaired revision. */
+  async fixSegment(segment: number) {
+    const keys = this.context.keys
+    const { head, index } = this.request
+    const tail = head.tail
+    const size = tail.segmentSize
+    const previous = tail.revisions[String(segment)] ?? 0
+    const key = keys.segment(segment, previous)
+    const raw = await this.loadSegment(segment, previous)
+    const own = readRecord(raw?.[index - segment * size], key, index)
+    if (raw !== null && !(own instanceof DamagedRecordError)) return { tail: null, result: own }
+    const reason = own instanceof DamagedRecordError && raw !== null ? own.reason : 'unreadable segment'
+    const keptAs = await this.keep(`segment-${segment}`, key)
+    const records: unknown[] = []
+    for (let i = segment * size; i < (segment + 1) * size; i++) {
+      const mine = raw?.[i - segment * size]
+      const fromTail = i >= tail.start ? tail.records[i - tail.start] : undefined
+      if (raw !== null && !(readRecord(mine, key, i) instanceof DamagedRecordError)) records.push(mine)
+      else if (fromTail !== undefined && !(readRecord(fromTail, key, i) instanceof DamagedRecordError))
+        records.push(fromTail)
+      else records.push(this.placeholder(i, reason, keptAs))
+    }
+    const revision = head.slot + 1
+    const next: Tail = {
+      ...tail,
+      appended: 0,
+      rewrites: [{ segment, revision, previous, records }],
+      revisions: { ...tail.revisions, [String(segment)]: revision },
+    }
+    return { tail: next, result: decodeRecord(records[index - segment * size], key, index) }
+  }
+
+  /** Copies the damaged object's bytes aside before anything replaces them. */
+  async keep(name: string, sourceKey: string): Promise<string> {
+    const { store, keys } = this.context
+    const stored = await store.get(sourceKey)
+    const keptAs = keys.quarantine(`${name}-${Date.now()}-${randomBytes(4).toString('hex')}.damaged`)
+    await store.put(keptAs, stored?.text ?? '')
+    return store.where(keptAs)
+  }
+
+  placeholder(index: number, reason: string, keptAs: string): MessageRecord {
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      sessionId: this.context.ref.sessionId,
+      agentId: this.context.ref.agentId,
+      index,
+      revision: 1,
+      message: this.request.placeholder,
+      createdAt: this.time,
+      updatedAt: this.time,
+      damaged: { reason, keptAs },
+    }
+  }
+
+  /** Raw records of a segment revision, or null when it is missing or its envelope is unreadable. */
+  async loadSegment(segment: number, revision: number): Promise<unknown[] | null> {
+    const key = this.context.keys.segment(segment, revision)
+    const stored = await this.context.store.get(key)
+    if (stored === null) return null
+    try {
+      return decodeSegment(stored.text, key, segment).records
+    } catch (error) {
+      if (error instanceof DamagedRecordError) return null
+      throw error
+    }
+  }
+
+  /** The newest revision of every segment, listed (the damaged tail held the only map). */
+  async segmentRevisions(): Promise<Map<number, number>> {
+    const revisions = new Map<number, number>()
+    for await (const page of this.context.store.listAll(this.context.keys.segments)) {
+      for (const key of page) {
+        const parsed = this.context.keys.parseSegment(key)
+        if (parsed) revisions.set(parsed.index, Math.max(parsed.revision, revisions.get(parsed.index) ?? 0))
+      }
+    }
+    return revisions
+  }
+
+  /** Segment size as written by the log's first slot: read from a sealed segment if one exists. */
+  async segmentSize(revisions: Map<number, number>): Promise<number> {
+    const [first] = revisions
+    if (first === undefined) return this.context.segmentSize
+    const records = await this.loadSegment(first[0], first[1])
+    return records && records.length > 0 ? records.length : this.context.segmentSize
+  }
+
+  async resultFrom(tail: Tail, revisions: Map<number, number>): Promise<MessageRecord> {
+    const { index } = this.request
+    if (index >= tail.start) return decodeRecord(tail.records[index - tail.start], 'rebuilt tail', index)
+    const segment = Math.floor(index / tail.segmentSize)
+    const records = await this.loadSegment(segment, revisions.get(segment) ?? 0)
+    const key = this.context.keys.segment(segment, revisions.get(segment) ?? 0)
+    if (records === null) throw new DamagedRecordError(key, 'unreadable segment', index)
+    return decodeRecord(records[index - segment * tail.segmentSize], key, index)
+  }
+}
+
+function readRecord(raw: unknown, key: string, index: number): MessageRecord | DamagedRecordError {
+  try {
+    return decodeRecord(raw, key, index)
+  } catch (error) {
+    if (error instanceof DamagedRecordError) return error
+    throw error
+  }
+}

@@ -1,0 +1,287 @@
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
+import { ConfigurationError } from '../../errors/configuration-error.ts'
+import type { Message } from '../../messages/message.ts'
+import { DamagedRecordError } from '../../session/session-errors.ts'
+import {
+  type AgentRecord,
+  agentRecordSchema,
+  type MessageRecord,
+  parseRecord,
+  SCHEMA_VERSION,
+  type SessionRecord,
+  sessionRecordSchema,
+  validMessage,
+} from '../../session/session-records.ts'
+import type {
+  AgentRef,
+  AgentWrite,
+  ListSessionsOptions,
+  SessionPage,
+  SessionRef,
+  SessionRepository,
+} from '../../session/session-repository.ts'
+import { KeyLayout } from './s3-key-layout.ts'
+import { S3MessageLog } from './s3-message-log.ts'
+import { S3ObjectStore } from './s3-object-store.ts'
+import { encode } from './s3-record-codec.ts'
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, sleep } from './s3-retry-policy.ts'
+
+export interface S3SessionRepositoryOptions {
+  bucket: string
+  /** Keys start with this (e.g. `users/${userId}/`); no session ID can reach outside it. */
+  prefix?: string
+  /** A ready client. Its own retries run inside each of ours; prefer `clientConfig`. */
+  client?: S3Client
+  /** Config for a client made here (`region`, `credentials`, `endpoint`, `forcePathStyle`, ...). */
+  clientConfig?: S3ClientConfig
+  /**
+   * Messages per sealed segment, and the fewest the tail object keeps: a window up to this size
+   * restores with one GET. Fixed for a log by its first writer. Default 50.
+   */
+  segmentSize?: number
+  retry?: Partial<RetryPolicy>
+  /**
+   * Also send `If-None-Match`/`If-Match` (AWS S3 since 2024, MinIO, R2). Correctness never needs
+   * them; where honoured they make agent-record revisions strictly grow and let only one
+   * `createSession` win. Leave off for stores that reject the headers. Default false.
+   */
+  conditionalWrites?: boolean
+}
+
+const DEFAULT_PAGE = 100
+const MAX_LOGS = 1000
+
+/**
+ * Sessions in an S3 bucket (or any S3-compatible store), shared by every device and process that
+ * uses the same bucket and prefix. Layout and protocol: docs/s3-storage-format.md.
+ *
+ * Each agent's history is a log of slots. A slot decides one tail: the newest messages (at least
+ * `segmentSize`), packed in one object, so a restore is a LIST (the count is in a key name) and a
+ * GET. Every `segmentSize` messages a segment is sealed, so a full listing pages through
+ * `count / segmentSize` GETs. Which tail a slot holds is agreed with Disk Paxos over plain PUT and
+ * LIST (s3-slot-protocol.ts): no conditional writes, no clocks, no locks, so two devices writing
+ * at once never lose, duplicate or reorder a message, and an index once returned never changes.
+ */
+export class S3SessionRepository implements SessionRepository {
+  readonly bucket: string
+  readonly prefix: string
+  readonly #store: S3ObjectStore
+  readonly #layout: KeyLayout
+  readonly #segmentSize: number
+  readonly #logs = new Map<string, S3MessageLog>()
+
+  constructor(options: S3SessionRepositoryOptions) {
+    if (!options.bucket) throw new ConfigurationError('S3SessionRepository needs a bucket name.')
+    const segmentSize = options.segmentSize ?? 50
+    if (!Number.isInteger(segmentSize) || segmentSize < 2 || segmentSize > 10_000) {
+      throw new ConfigurationError(`segmentSize must be an integer from 2 to 10000, not ${segmentSize}.`)
+    }
+    this.#layout = new KeyLayout(options.prefix)
+    this.bucket = options.bucket
+    this.prefix = this.#layout.prefix
+    this.#segmentSize = segmentSize
+    const client =
+      options.client ??
+      new S3Client({
+        // Checksums only where S3 requires them: several S3-compatible stores reject the newer ones.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        ...options.clientConfig,
+        // Our retry policy is the only one, so a request is tried maxAttempts times, not squared.
+        maxAttempts: 1,
+      })
+    const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry }
+    this.#store = new S3ObjectStore(client, options.bucket, policy, options.conditionalWrites ?? false)
+  }
+
+  // Sessions
+
+  async createSession({ sessionId }: SessionRef): Promise<SessionRecord> {
+    const existing = await this.readSession({ sessionId })
+    if (existing) return existing
+    const record: SessionRecord = { schemaVersion: SCHEMA_VERSION, sessionId, createdAt: now() }
+    // Without conditional writes two creators racing both write and the later createdAt stays;
+    // no message depends on it. With them, the loser reads the winner's record back.
+    const created = await this.#store.put(this.#layout.sessionRecord(sessionId), encode(record), {
+      ifNoneMatch: true,
+    })
+    return created ? record : ((await this.readSession({ sessionId })) ?? record)
+  }
+
+  async readSession({ sessionId }: SessionRef): Promise<SessionRecord | null> {
+    return this.#readRecord(this.#layout.sessionRecord(sessionId), (text, where) =>
+      parseRecord(sessionRecordSchema, text, where),
+    )
+  }
+
+  async listSessions(options: ListSessionsOptions = {}): Promise<SessionPage> {
+    const limit = Math.min(options.limit ?? DEFAULT_PAGE, 1000)
+    const root = this.#layout.sessionsRoot
+    // After `<name>0`: past every key of the cursor's own folder ('/' sorts just before '0').
+    const page = await this.#store.list(root, {
+      delimiter: '/',
+      maxKeys: limit + 1,
+      ...(options.cursor === undefined ? {} : { startAfter: `${root}${options.cursor}0` }),
+    })
+    // Some stores (s3rver) do not count folders against MaxKeys: take the page size ourselves.
+    const all = page.folders.map((folder) => folder.slice(root.length, -1))
+    const names = all.slice(0, limit)
+    const more = page.truncated || all.length > limit
+    const records = await Promise.all(
+      names.map((name) =>
+        this.#readRecord(`${root}${name}/session.json`, (text, where) =>
+          parseRecord(sessionRecordSchema, text, where),
+        ),
+      ),
+    )
+    // A folder without session.json holds messages appended without createSession: not listed.
+    const sessions = records.filter((record): record is SessionRecord => record !== null)
+    const last = names.at(-1)
+    return more && last !== undefined ? { sessions, nextCursor: last } : { sessions }
+  }
+
+  async deleteSession({ sessionId }: SessionRef): Promise<void> {
+    const dir = this.#layout.sessionDir(sessionId)
+    // Paged LIST, batched DeleteObjects. A writer appending during the delete can leave objects
+    // behind; a later delete removes them.
+    for await (const keys of this.#store.listAll(dir)) await this.#store.deleteMany(keys)
+    for (const [key, log] of this.#logs) if (key.startsWith(dir)) log.forget()
+  }
+
+  // Agents
+
+  async writeAgent(write: AgentWrite): Promise<AgentRecord> {
+    const key = this.#layout.agentRecord(write)
+    for (let attempt = 0; ; attempt++) {
+      const stored = await this.#store.get(key)
+      let revision = 0
+      if (stored) {
+        try {
+          revision = (parseRecord(agentRecordSchema, stored.text, this.#store.where(key)).revision ?? 0) + 1
+        } catch (error) {
+          // A damaged agent record is replaced (it holds no messages); a newer format is not.
+          if (!(error instanceof DamagedRecordError)) throw error
+        }
+      }
+      const record: AgentRecord = {
+        schemaVersion: SCHEMA_VERSION,
+        sessionId: write.sessionId,
+        agentId: write.agentId,
+        revision,
+        state: write.state,
+        conversationManagerState: write.conversationManagerState,
+        windowStart: write.windowStart,
+        updatedAt: now(),
+      }
+      const condition = stored?.etag === undefined ? { ifNoneMatch: true } : { ifMatch: stored.etag }
+      if (await this.#store.put(key, encode(record), condition)) return record
+      // Only with conditional writes: another writer got in between; read its revision and retry.
+      if (attempt >= 8) throw new ConfigurationError(`Could not write ${key}: it keeps changing.`)
+    }
+  }
+
+  async readAgent(ref: AgentRef): Promise<AgentRecord | null> {
+    return this.#readRecord(
+      this.#layout.agentRecord(ref),
+      (text, where) => parseRecord(agentRecordSchema, text, where) as AgentRecord,
+    )
+  }
+
+  async listAgents({ sessionId }: SessionRef): Promise<AgentRecord[]> {
+    const dir = this.#layout.agentsDir(sessionId)
+    const names: string[] = []
+    let startAfter: string | undefined
+    for (;;) {
+      const page = await this.#store.list(dir, {
+        delimiter: '/',
+        ...(startAfter === undefined ? {} : { startAfter }),
+      })
+      names.push(...page.folders.map((folder) => folder.slice(dir.length, -1)))
+      const last = names.at(-1)
+      if (!page.truncated || last === undefined) break
+      startAfter = `${dir}${last}0`
+    }
+    const records = await Promise.all(
+      names.map((name) =>
+        this.#readRecord(
+          `${dir}${name}/agent.json`,
+          (text, where) => parseRecord(agentRecordSchema, text, where) as AgentRecord,
+        ),
+      ),
+    )
+    return records.filter((record): record is AgentRecord => record !== null)
+  }
+
+  // Messages
+
+  async appendMessage(
+    input: AgentRef & { message: Message; expectedIndex?: number },
+  ): Promise<MessageRecord> {
+    const message = validMessage(input.message, 'message to append')
+    return this.#log(input).append(message, input.expectedIndex)
+  }
+
+  async readMessages(input: AgentRef & { offset?: number; limit?: number }): Promise<MessageRecord[]> {
+    const offset = input.offset ?? 0
+    if (offset < 0 || (input.limit !== undefined && input.limit < 0)) {
+      throw new ConfigurationError('readMessages takes a non-negative offset and limit.')
+    }
+    return this.#log(input).read(offset, input.limit)
+  }
+
+  async countMessages(ref: AgentRef): Promise<number> {
+    return this.#log(ref).count()
+  }
+
+  async updateMessage(input: AgentRef & { index: number; message: Message }): Promise<MessageRecord> {
+    const message = validMessage(input.message, 'message update')
+    return this.#log(input).update(input.index, message)
+  }
+
+  async quarantineMessage(input: AgentRef & { index: number; placeholder: Message }): Promise<MessageRecord> {
+    const placeholder = validMessage(input.placeholder, 'placeholder message')
+    return this.#log(input).quarantine(input.index, placeholder)
+  }
+
+  /** Bulk import into one slot (internal: the tests and benchmark build long histories with it). */
+  async importMessages(ref: AgentRef, messages: Message[]): Promise<MessageRecord[]> {
+    return this.#log(ref).appendMany(messages.map((message) => validMessage(message, 'message to import')))
+  }
+
+  // Internals
+
+  #log(ref: AgentRef): S3MessageLog {
+    const dir = this.#layout.agentDir(ref)
+    let log = this.#logs.get(dir)
+    if (!log) {
+      if (this.#logs.size >= MAX_LOGS) {
+        const oldest = this.#logs.keys().next().value
+        if (oldest !== undefined) this.#logs.delete(oldest)
+      }
+      log = new S3MessageLog(this.#store, this.#layout.agentLayout(ref), ref, this.#segmentSize)
+      this.#logs.set(dir, log)
+    }
+    return log
+  }
+
+  /**
+   * GET and parse a small mutable record. One re-read on damage: some S3-compatible servers
+   * (s3rver) let a GET see an object halfway through being replaced; real damage stays damaged.
+   */
+  async #readRecord<T>(key: string, parse: (text: string, where: string) => T): Promise<T | null> {
+    for (let attempt = 0; ; attempt++) {
+      const stored = await this.#store.get(key)
+      if (stored === null) return null
+      try {
+        return parse(stored.text, this.#store.where(key))
+      } catch (error) {
+        if (!(error instanceof DamagedRecordError) || attempt > 0) throw error
+        await sleep(50)
+      }
+    }
+  }
+}
+
+function now(): string {
+  return new Date().toISOString()
+}
