@@ -13,3 +13,13 @@ export class NotFoundError extends TetherError {
     super('not-found', message)
   }
 }
+
+/** The destination already has a session with this ID, and `--replace` was not given. Exit 1. */
+export class SessionExistsError extends TetherError {
+  constructor(sessionId: string, store: string) {
+    super(
+      'session-exists',
+      `Session "${sessionId}" already exists in ${store}; pass --replace to overwrite it.`,
+    )
+  }
+}

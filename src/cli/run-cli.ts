@@ -3,10 +3,10 @@ import { parseArgs } from 'node:util'
 import { cac } from 'cac'
 import type { z } from 'zod'
 import type { CommandContext } from './cli-command.ts'
+import { UsageError } from './cli-errors.ts'
 import { type CommandSpec, commandTable, globalOptions, type OptionSpec } from './command-table.ts'
 import { ExitCode } from './exit-codes.ts'
 import { reportError } from './report-error.ts'
-import { UsageError } from './usage-error.ts'
 import { writeLines } from './write-lines.ts'
 
 /**

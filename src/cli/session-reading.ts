@@ -1,8 +1,8 @@
 import type { MessageRecord, SessionRecord } from '../session/session-records.ts'
 import type { AgentRef, SessionRepository } from '../session/session-repository.ts'
+import { NotFoundError } from './cli-errors.ts'
 import type { Progress } from './progress.ts'
 import type { OpenStore } from './store.ts'
-import { NotFoundError } from './usage-error.ts'
 
 /** Messages are read in pages of this many, so a long session streams instead of loading in one call. */
 const PAGE = 500

@@ -4,7 +4,7 @@ import type { SessionRepository } from '../session/session-repository.ts'
 import { defaultSessionsDirectory } from '../storage/default-sessions-directory.ts'
 import { FileSessionRepository } from '../storage/file-session-repository.ts'
 import type { CommandContext } from './cli-command.ts'
-import { UsageError } from './usage-error.ts'
+import { UsageError } from './cli-errors.ts'
 
 export type StoreSpec =
   | { kind: 'file'; directory: string }

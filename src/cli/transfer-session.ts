@@ -1,19 +1,9 @@
-import { TetherError } from '../errors/tether-error.ts'
 import type { SessionRecord } from '../session/session-records.ts'
 import type { SessionRepository } from '../session/session-repository.ts'
+import { SessionExistsError } from './cli-errors.ts'
 import type { Progress } from './progress.ts'
 import { EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, type SessionExport } from './session-export.ts'
 import { readAllMessages } from './session-reading.ts'
-
-/** The destination already has a session with this ID, and `--replace` was not given. */
-export class SessionExistsError extends TetherError {
-  constructor(sessionId: string, store: string) {
-    super(
-      'session-exists',
-      `Session "${sessionId}" already exists in ${store}; pass --replace to overwrite it.`,
-    )
-  }
-}
 
 /** How many messages a session holds, over all its agents: the size of the work to copy it. */
 export async function countSessionMessages(

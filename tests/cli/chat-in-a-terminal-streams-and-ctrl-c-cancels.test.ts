@@ -59,7 +59,7 @@ describe.skipIf(tmux === undefined)(`tether chat in a terminal${skipped}`, () =>
     ])
 
     await pane.press('C-d')
-    expect(await exitStatus(pane)).toBe(0)
+    expect(await pane.waitForExit()).toBe(0)
     const repository = new FileSessionRepository({ directory })
     const stored = await repository.readMessages({ sessionId: 'terminal', agentId: 'default' })
     expect(stored.map((record) => record.message.role)).toEqual(['user', 'user', 'assistant'])
@@ -76,7 +76,7 @@ describe.skipIf(tmux === undefined)(`tether chat in a terminal${skipped}`, () =>
     await pane.press('C-c')
     await pane.waitFor((screen) => screen.includes('(Ctrl-C again, Ctrl-D or /exit quits)'), 'the hint')
     await pane.press('C-c')
-    expect(await exitStatus(pane)).toBe(0)
+    expect(await pane.waitForExit()).toBe(0)
     expect(server.requests).toHaveLength(0)
   })
 
@@ -101,14 +101,4 @@ describe.skipIf(tmux === undefined)(`tether chat in a terminal${skipped}`, () =>
 
 function startChat(argv: string[]): Promise<TmuxPane> {
   return TmuxPane.start(tmux ?? '', argv, cleanEnvironment({ TERM: 'xterm-256color' }), process.cwd())
-}
-
-/** Waits for the command in the pane to end and returns its exit status. */
-async function exitStatus(pane: TmuxPane): Promise<number | null> {
-  const deadline = Date.now() + 5_000
-  for (;;) {
-    const status = await pane.exitStatus()
-    if (status !== null || Date.now() > deadline) return status
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }

@@ -89,16 +89,6 @@ describe('tether sessions with damaged records and bad input', () => {
     expect(JSON.parse(listing.stdout).sessions).toEqual([])
   })
 
-  it('work over many sessions shows no progress bar when stdout is not a terminal', async () => {
-    const { flag, repository } = await store()
-    for (let index = 0; index < 25; index++) await seedChat(repository, `user-${index}`, 1)
-    for (const command of ['list', 'verify']) {
-      const run = await runTether(['sessions', command, '--store', flag])
-      expect(run.code).toBe(0)
-      expect(run.stderr).toBe('')
-    }
-  })
-
   it('a wrong command line exits 2 with one line naming the problem; --debug adds the stack', async () => {
     const { flag } = await store()
     const cases: [string[], RegExp][] = [

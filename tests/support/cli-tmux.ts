@@ -26,7 +26,11 @@ export class TmuxPane {
     this.#socket = socket
   }
 
-  /** Starts `argv` in a 120x40 terminal with exactly `env` as its environment. */
+  /**
+   * Starts `argv` in a 120x40 terminal with exactly `env` as its environment. A shell around it
+   * prints `[exited N]` when it ends: tmux's own `pane_dead_status` proved unreliable here (the
+   * server sometimes leaves the exited command unreaped).
+   */
   static async start(
     tmux: string,
     argv: string[],
@@ -34,11 +38,14 @@ export class TmuxPane {
     cwd: string,
   ): Promise<TmuxPane> {
     const pane = new TmuxPane(tmux, `tether-test-${process.pid}-${Date.now()}`)
-    const quoted = argv.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ')
-    // The server takes its environment from this client; `remain-on-exit` keeps the pane (and the
-    // exit status) readable after the command ends.
-    await pane.#run(['new-session', '-d', '-x', '120', '-y', '40', '-s', 'test', '-c', cwd, quoted], env)
+    const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`
+    const command = ['sh', '-c', '"$@"; echo "[exited $?]"', 'sh', ...argv].map(quote).join(' ')
+    // The server takes its environment from this client. The pane starts idle so `remain-on-exit`
+    // is on before the command runs (the screen stays readable after it ends), then the command
+    // replaces the idle one.
+    await pane.#run(['new-session', '-d', '-x', '120', '-y', '40', '-s', 'test', '-c', cwd, 'sleep 60'], env)
     await pane.#run(['set-option', '-t', 'test', 'remain-on-exit', 'on'])
+    await pane.#run(['respawn-pane', '-k', '-t', 'test', '-c', cwd, command])
     return pane
   }
 
@@ -68,14 +75,20 @@ export class TmuxPane {
     throw new Error(`timed out waiting for ${what}; the screen was:\n${screen}`)
   }
 
-  /** `null` while the command runs, then its exit status. */
-  async exitStatus(): Promise<number | null> {
-    const [dead, status] = (
-      await this.#run(['display-message', '-p', '-t', 'test', '#{pane_dead} #{pane_dead_status}'])
-    )
-      .trim()
-      .split(' ')
-    return dead === '1' ? Number(status) : null
+  /** Copies everything the pane prints from now on (cursor moves and cleared lines too) into `file`. */
+  async recordTo(file: string): Promise<void> {
+    await this.#run(['pipe-pane', '-o', '-t', 'test', `cat >> '${file.replaceAll("'", "'\\''")}'`])
+  }
+
+  /** Waits for the command to end and returns its exit status (null if it did not end in time). */
+  async waitForExit(timeoutMs = 10_000): Promise<number | null> {
+    const screen = await this.waitFor(
+      (text) => /\[exited \d+\]/.test(text),
+      'the command to exit',
+      timeoutMs,
+    ).catch(() => '')
+    const match = /\[exited (\d+)\]/.exec(screen)
+    return match ? Number(match[1]) : null
   }
 
   async kill(): Promise<void> {

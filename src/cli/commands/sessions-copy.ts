@@ -2,13 +2,13 @@ import { z } from 'zod'
 import { TetherError } from '../../errors/tether-error.ts'
 import type { SessionRecord } from '../../session/session-records.ts'
 import { defineCommand } from '../cli-command.ts'
+import { UsageError } from '../cli-errors.ts'
 import { sessionId, storeFlags } from '../cli-schemas.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { startProgress } from '../progress.ts'
 import { listAllSessions, requireSession } from '../session-reading.ts'
 import { openStore, openStoreFlag, parseStore } from '../store.ts'
 import { countSessionMessages, readSessionExport, writeSessionExport } from '../transfer-session.ts'
-import { UsageError } from '../usage-error.ts'
 
 export const command = defineCommand({
   input: z.object({

@@ -3,12 +3,12 @@ import { resolve } from 'node:path'
 import { text } from 'node:stream/consumers'
 import { z } from 'zod'
 import { defineCommand } from '../cli-command.ts'
+import { NotFoundError, UsageError } from '../cli-errors.ts'
 import { storeFlags } from '../cli-schemas.ts'
 import { startProgress } from '../progress.ts'
 import { parseSessionExport } from '../session-export.ts'
 import { openStoreFlag } from '../store.ts'
 import { writeSessionExport } from '../transfer-session.ts'
-import { NotFoundError, UsageError } from '../usage-error.ts'
 
 export const command = defineCommand({
   input: z.object({ file: z.string().min(1).optional(), ...storeFlags, replace: z.boolean().default(false) }),
