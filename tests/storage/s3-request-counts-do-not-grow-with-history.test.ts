@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Agent, RepositorySessionManager, type SessionRepository } from '../../src/index.ts'
+import { S3SessionRepository } from '../../src/storage/s3/index.ts'
+import { ScriptedModel } from '../../src/testing/index.ts'
+import { populateHistory } from '../support/s3-history.ts'
+import { type S3Proxy, startS3Proxy } from '../support/s3-proxy.ts'
+import { type S3TestServer, startS3Server } from '../support/s3-server.ts'
+
+/** Requests are counted at an HTTP proxy between the client and s3rver: what S3 would bill. */
+describe('S3 request economy, counted at the wire', () => {
+  let server: S3TestServer
+  let proxy: S3Proxy
+  let bucket: string
+  const repository = (): S3SessionRepository =>
+    new S3SessionRepository({ bucket, prefix: 'economy/', clientConfig: server.clientConfig(proxy.endpoint) })
+
+  beforeAll(async () => {
+    server = await startS3Server()
+    proxy = await startS3Proxy(server.port)
+    bucket = await server.createBucket()
+    const writer = repository()
+    await populateHistory(writer, 'small', 100)
+    await populateHistory(writer, 'large', 10_000)
+  }, 120_000)
+  afterAll(async () => {
+    await proxy.stop()
+    await server.stop()
+  })
+
+  const agentOn = (sessionId: string, repo: SessionRepository = repository()) =>
+    new Agent({
+      model: new ScriptedModel({ fallback: { text: 'noted' } }),
+      sessionManager: new RepositorySessionManager({ sessionId, repository: repo }),
+    })
+
+  /** Requests for each of `turns` agent turns (prompt + reply appended, count at invocation start). */
+  async function perTurn(sessionId: string, turns: number) {
+    const agent = agentOn(sessionId)
+    await agent.run('warm up')
+    const requests: number[] = []
+    const bytes: number[] = []
+    for (let turn = 0; turn < turns; turn++) {
+      proxy.reset()
+      await agent.run(`turn ${turn}`)
+      requests.push(proxy.total())
+      bytes.push(proxy.bytes())
+    }
+    return { requests, bytes }
+  }
+
+  it('a turn costs the same requests at 100 and at 10,000 messages', async () => {
+    // 8 turns = 16 slots: two sweeps (every 8th slot) at either size, whatever the alignment.
+    const small = await perTurn('small', 8)
+    const large = await perTurn('large', 8)
+    const sum = (values: number[]) => values.reduce((total, n) => total + n, 0)
+    expect(sum(large.requests)).toBe(sum(small.requests))
+    expect(Math.max(...large.requests)).toBeLessThanOrEqual(16)
+    // Bytes too: the tail rewritten per append holds the last `segmentSize` messages either way.
+    expect(sum(large.bytes) / sum(small.bytes)).toBeLessThan(1.25)
+  })
+
+  it('one append plus one count is six requests at any length', async () => {
+    for (const sessionId of ['small', 'large']) {
+      const repo = repository()
+      const ref = { sessionId, agentId: 'raw' }
+      await repo.appendMessage({ ...ref, message: { role: 'user', content: [{ type: 'text', text: 'hi' }] } })
+      proxy.reset()
+      await repo.countMessages(ref)
+      await repo.appendMessage({ ...ref, message: { role: 'user', content: [{ type: 'text', text: 'again' }] } })
+      expect(proxy.counts()).toEqual({ GET: 0, PUT: 3, LIST: 3, DELETE: 0, OTHER: 0 })
+    }
+  })
+
+  it('restoring a 10,000-message session with a 40-message window reads at most 5 requests', async () => {
+    // Everything the restore reads: session, agent record, count, the window. The agent record
+    // the manager writes at the end of its first initialization is counted apart.
+    let agentWrites = 0
+    const inner = repository()
+    const writeAgent: SessionRepository['writeAgent'] = async (write) => {
+      const before = proxy.total()
+      const record = await inner.writeAgent(write)
+      agentWrites += proxy.total() - before
+      return record
+    }
+    const counted = new Proxy(inner, {
+      get: (target, name) => {
+        if (name === 'writeAgent') return writeAgent
+        const value: unknown = Reflect.get(target, name, target)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const agent = agentOn('large', counted)
+    proxy.reset()
+    await agent.initialize()
+    expect(proxy.total() - agentWrites).toBeLessThanOrEqual(5)
+    expect(agent.messages.length).toBeGreaterThanOrEqual(40)
+  })
+
+  it('listing the full 10,000-message history pages through segments, not messages', async () => {
+    const repo = repository()
+    proxy.reset()
+    const count = await repo.countMessages({ sessionId: 'large', agentId: 'default' })
+    const all = await repo.readMessages({ sessionId: 'large', agentId: 'default' })
+    expect(all.map((record) => record.index)).toEqual(Array.from({ length: count }, (_, i) => i))
+    // One LIST for the count, one for the read, the tail, then one GET per 50-message segment.
+    expect(proxy.total()).toBeLessThanOrEqual(3 + Math.ceil(count / 50))
+  })
+})
