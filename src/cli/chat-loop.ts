@@ -37,7 +37,11 @@ export async function chatLoop(agent: Agent, context: CommandContext): Promise<C
     for (;;) {
       if (interactive) rl.prompt()
       const next = await lines.next()
-      if (next.done) break
+      if (next.done) {
+        // Ctrl-D leaves the cursor after the prompt; the shell's prompt belongs on a line of its own.
+        if (interactive) context.stdout.write('\n')
+        break
+      }
       const prompt = next.value.trim()
       if (prompt === '') continue
       if (EXIT_WORDS.has(prompt)) break
