@@ -18,7 +18,11 @@ export interface TetherRunOptions {
   input?: string
   cwd?: string
   timeoutMs?: number
+  /** Packages the child cannot import, as if they were not installed (see cli-hide-packages.ts). */
+  hidePackages?: string[]
 }
+
+const HIDE_PACKAGES = fileURLToPath(new URL('./cli-hide-packages.ts', import.meta.url))
 
 const HOST_SETTINGS = /^(OPENAI_|ANTHROPIC_|AWS_|TETHER_)/
 
@@ -40,9 +44,14 @@ export interface RunningTether {
 
 /** Starts `tether ...args` in a child process; stdin stays open unless `input` is given. */
 export function startTether(args: string[], options: TetherRunOptions = {}): RunningTether {
-  const child = spawn(process.execPath, [TETHER_BIN, ...args], {
+  const hide = options.hidePackages ?? []
+  const preload = hide.length === 0 ? [] : ['--import', HIDE_PACKAGES]
+  const child = spawn(process.execPath, [...preload, TETHER_BIN, ...args], {
     cwd: options.cwd ?? process.cwd(),
-    env: cleanEnvironment(options.env),
+    env: cleanEnvironment({
+      ...options.env,
+      ...(hide.length === 0 ? {} : { TETHER_TEST_HIDDEN_PACKAGES: hide.join(',') }),
+    }),
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   let stdout = ''
