@@ -5,7 +5,9 @@ import { ScriptedModel } from '../../src/testing/index.ts'
 import { type S3TestServer, startS3Server } from '../support/s3-server.ts'
 
 const texts = (messages: Message[]) =>
-  messages.map((message) => message.content.map((block) => (block.type === 'text' ? block.text : '')).join(''))
+  messages.map((message) =>
+    message.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),
+  )
 const text = (value: string): Message => ({ role: 'user', content: [{ type: 'text', text: value }] })
 
 describe('S3 sessions across devices', () => {

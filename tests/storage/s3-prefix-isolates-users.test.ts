@@ -16,7 +16,8 @@ describe('the S3 prefix isolates users', () => {
   })
   afterAll(() => server.stop())
 
-  const as = (prefix: string) => new S3SessionRepository({ bucket, prefix, clientConfig: server.clientConfig() })
+  const as = (prefix: string) =>
+    new S3SessionRepository({ bucket, prefix, clientConfig: server.clientConfig() })
 
   it('no session or agent ID, however crafted, writes or reads outside the prefix', async () => {
     const alice = as('users/alice')

@@ -66,7 +66,10 @@ describe('S3 request economy, counted at the wire', () => {
       await repo.appendMessage({ ...ref, message: { role: 'user', content: [{ type: 'text', text: 'hi' }] } })
       proxy.reset()
       await repo.countMessages(ref)
-      await repo.appendMessage({ ...ref, message: { role: 'user', content: [{ type: 'text', text: 'again' }] } })
+      await repo.appendMessage({
+        ...ref,
+        message: { role: 'user', content: [{ type: 'text', text: 'again' }] },
+      })
       expect(proxy.counts()).toEqual({ GET: 0, PUT: 3, LIST: 3, DELETE: 0, OTHER: 0 })
     }
   })

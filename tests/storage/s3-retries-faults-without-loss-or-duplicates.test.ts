@@ -57,14 +57,18 @@ describe('S3 faults: retried with backoff and jitter, never lost or duplicated',
     return { records, stored }
   }
 
-  const expectEachOnceInOneOrder = (result: Awaited<ReturnType<typeof appendThroughFaults>>, count: number) => {
+  const expectEachOnceInOneOrder = (
+    result: Awaited<ReturnType<typeof appendThroughFaults>>,
+    count: number,
+  ) => {
     const { records, stored } = result
     expect(stored.map((record) => record.index)).toEqual(Array.from({ length: count }, (_, i) => i))
     expect(stored.map((record) => textOf(record.message)).sort()).toEqual(
       Array.from({ length: count }, (_, i) => `m${i}`).sort(),
     )
     // Each append was told the index it really has.
-    for (const record of records) expect(textOf(stored[record.index]?.message as Message)).toBe(textOf(record.message))
+    for (const record of records)
+      expect(textOf(stored[record.index]?.message as Message)).toBe(textOf(record.message))
   }
 
   it('5xx, SlowDown, dropped connections and timeouts on a fifth of all requests', async () => {

@@ -71,7 +71,9 @@ describe('two processes as two devices on one S3 session', () => {
     }
     expectValidForModel(first.map((record) => record.message))
     // The devices really wrote at the same time: their messages interleave in the stored order.
-    const writers = first.flatMap((record) => JSON.stringify(record.message).match(/[AB](?= turn)/)?.[0] ?? [])
+    const writers = first.flatMap(
+      (record) => JSON.stringify(record.message).match(/[AB](?= turn)/)?.[0] ?? [],
+    )
     const switches = writers.filter((writer, i) => i > 0 && writer !== writers[i - 1]).length
     expect(switches).toBeGreaterThan(2)
   }, 60_000)

@@ -119,7 +119,7 @@ export class S3MessageLog {
         if (head === null) throw new Gone()
         if (this.#head === null || head.slot > this.#head.slot) this.#head = head
         const tail = head.tail
-        const key = this.#tailKey(head)
+        const key = this.#store.where(this.#tailKey(head))
         const fromTail: MessageRecord[] = []
         for (let index = Math.max(offset, tail.start); index < end; index++) {
           fromTail.push(decodeRecord(tail.records[index - tail.start], key, index))
@@ -258,10 +258,13 @@ export class S3MessageLog {
     if (index >= tailEnd(tail) || index < 0) {
       throw new RecordNotFoundError(`${this.#store.where(this.#keys.log)}#${index}`)
     }
-    if (index >= tail.start) return decodeRecord(tail.records[index - tail.start], this.#tailKey(head), index)
+    if (index >= tail.start) {
+      return decodeRecord(tail.records[index - tail.start], this.#store.where(this.#tailKey(head)), index)
+    }
     const segment = Math.floor(index / tail.segmentSize)
     const records = await this.#segmentRecords(head, segment)
-    return decodeRecord(records[index - segment * tail.segmentSize], this.#segmentKey(head, segment), index)
+    const where = this.#store.where(this.#segmentKey(head, segment))
+    return decodeRecord(records[index - segment * tail.segmentSize], where, index)
   }
 
   async #readSegments(head: Head, from: number, to: number): Promise<MessageRecord[]> {
@@ -277,7 +280,7 @@ export class S3MessageLog {
     const records: MessageRecord[] = []
     for (const [i, segment] of segments.entries()) {
       const raw = loaded[i] ?? []
-      const key = this.#segmentKey(head, segment)
+      const key = this.#store.where(this.#segmentKey(head, segment))
       for (let index = Math.max(from, segment * size); index < Math.min(to, (segment + 1) * size); index++) {
         records.push(decodeRecord(raw[index - segment * size], key, index))
       }
@@ -292,12 +295,14 @@ export class S3MessageLog {
       const stored = await this.#store.get(key)
       if (stored === null) throw new Gone(key, 'missing', segment * head.tail.segmentSize)
       try {
-        return decodeSegment(stored.text, key, segment).records
+        return decodeSegment(stored.text, this.#store.where(key), segment).records
       } catch (error) {
         // Some S3-compatible servers (s3rver) let a GET see an object mid-rewrite; real damage stays.
         if (!(error instanceof DamagedRecordError) || attempt > 0) {
           throw error instanceof DamagedRecordError
-            ? new DamagedRecordError(key, error.reason, segment * head.tail.segmentSize, { cause: error })
+            ? new DamagedRecordError(error.location, error.reason, segment * head.tail.segmentSize, {
+                cause: error,
+              })
             : error
         }
         await sleep(50)
@@ -323,12 +328,12 @@ export class S3MessageLog {
     const stored = await this.#store.get(key)
     if (stored === null) return null
     try {
-      return { slot: top.slot, value: top.value, tail: decodeTail(stored.text, key) }
+      return { slot: top.slot, value: top.value, tail: decodeTail(stored.text, this.#store.where(key)) }
     } catch (error) {
       if (!(error instanceof DamagedRecordError)) throw error
       // Name an index the caller asked for, so a restore can repair exactly this object.
       const index = Math.min(Math.max(indexHint, 0), Math.max(top.count - 1, 0))
-      throw new DamagedRecordError(key, error.reason, index, { cause: error })
+      throw new DamagedRecordError(error.location, error.reason, index, { cause: error })
     }
   }
 

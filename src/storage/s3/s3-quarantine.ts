@@ -45,7 +45,7 @@ export async function planQuarantine(
   const tail = head.tail
   const tailKey = context.keys.proposal(head.slot, head.value ?? '')
   if (index >= tail.start) {
-    const readable = readRecord(tail.records[index - tail.start], tailKey, index)
+    const readable = readRecord(tail.records[index - tail.start], context.store.where(tailKey), index)
     if (!(readable instanceof DamagedRecordError)) return { tail: null, result: readable }
     return repair.fixTail(tailKey, readable.reason)
   }
@@ -65,7 +65,10 @@ class Repair {
   /** The tail's envelope is unreadable: rebuild the last messages from segments and placeholders. */
   async rebuildTail(damage: DamagedRecordError) {
     const { count, head } = this.request
-    const keptAs = await this.keep(`slot-${head.slot}-tail`, damage.location)
+    const keptAs = await this.keep(
+      `slot-${head.slot}-tail`,
+      this.context.keys.proposal(head.slot, head.value ?? ''),
+    )
     const revisions = await this.segmentRevisions()
     const size = await this.segmentSize(revisions)
     const start = Math.max(0, count - size)
@@ -103,9 +106,10 @@ class Repair {
     const size = tail.segmentSize
     const sealedEnd = Math.floor(tailEnd(tail) / size) * size
     const records = [...tail.records]
+    const where = this.context.store.where(tailKey)
     for (const [i, raw] of tail.records.entries()) {
       const index = tail.start + i
-      if (!(readRecord(raw, tailKey, index) instanceof DamagedRecordError)) continue
+      if (!(readRecord(raw, where, index) instanceof DamagedRecordError)) continue
       let copy: unknown = null
       if (index < sealedEnd) {
         const segment = Math.floor(index / size)
@@ -129,12 +133,12 @@ class Repair {
     const tail = head.tail
     const size = tail.segmentSize
     const previous = tail.revisions[String(segment)] ?? 0
-    const key = keys.segment(segment, previous)
+    const key = this.context.store.where(keys.segment(segment, previous))
     const raw = await this.loadSegment(segment, previous)
     const own = readRecord(raw?.[index - segment * size], key, index)
     if (raw !== null && !(own instanceof DamagedRecordError)) return { tail: null, result: own }
     const reason = own instanceof DamagedRecordError && raw !== null ? own.reason : 'unreadable segment'
-    const keptAs = await this.keep(`segment-${segment}`, key)
+    const keptAs = await this.keep(`segment-${segment}`, keys.segment(segment, previous))
     const records: unknown[] = []
     for (let i = segment * size; i < (segment + 1) * size; i++) {
       const mine = raw?.[i - segment * size]
@@ -183,7 +187,7 @@ class Repair {
     const stored = await this.context.store.get(key)
     if (stored === null) return null
     try {
-      return decodeSegment(stored.text, key, segment).records
+      return decodeSegment(stored.text, this.context.store.where(key), segment).records
     } catch (error) {
       if (error instanceof DamagedRecordError) return null
       throw error
@@ -215,7 +219,7 @@ class Repair {
     if (index >= tail.start) return decodeRecord(tail.records[index - tail.start], 'rebuilt tail', index)
     const segment = Math.floor(index / tail.segmentSize)
     const records = await this.loadSegment(segment, revisions.get(segment) ?? 0)
-    const key = this.context.keys.segment(segment, revisions.get(segment) ?? 0)
+    const key = this.context.store.where(this.context.keys.segment(segment, revisions.get(segment) ?? 0))
     if (records === null) throw new DamagedRecordError(key, 'unreadable segment', index)
     return decodeRecord(records[index - segment * tail.segmentSize], key, index)
   }

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  Agent,
+  DamagedRecordError,
+  type Message,
+  RepositorySessionManager,
+  UnsupportedSchemaVersionError,
+} from '../../src/index.ts'
+import { DAMAGED_PLACEHOLDER } from '../../src/session/load-repaired-history.ts'
+import { S3SessionRepository } from '../../src/storage/s3/index.ts'
+import { KeyLayout } from '../../src/storage/s3/s3-key-layout.ts'
+import { ScriptedModel } from '../../src/testing/index.ts'
+import { populateHistory } from '../support/s3-history.ts'
+import { rawBucket } from '../support/s3-raw.ts'
+import { type S3TestServer, startS3Server } from '../support/s3-server.ts'
+
+const textOf = (message: Message) => (message.content[0] as { text: string }).text
+
+describe('damaged S3 objects are reported by key and kept aside', () => {
+  let server: S3TestServer
+  let bucket: string
+  let sessions = 0
+  beforeAll(async () => {
+    server = await startS3Server()
+    bucket = await server.createBucket()
+  })
+  afterAll(() => server.stop())
+
+  async function setUp(count: number) {
+    const sessionId = `damaged-${sessions++}`
+    const ref = { sessionId, agentId: 'default' }
+    const open = () => new S3SessionRepository({ bucket, prefix: 'p/', clientConfig: server.clientConfig() })
+    await populateHistory(open(), sessionId, count, { batch: 10 })
+    // A handle that has cached nothing, as another device would be.
+    const repository = open()
+    const raw = rawBucket(server.clientConfig(), bucket)
+    const keys = new KeyLayout('p/').agentLayout(ref)
+    const logKeys = await raw.keys(keys.log)
+    const decided = logKeys.find((key) => key.includes('/d~')) as string
+    const tailKey = decided.replace(/d~\d{12}~/, 'p~')
+    return { ref, repository, raw, keys, tailKey }
+  }
+
+  it('a garbage tail: DamagedRecordError names its key; a restore keeps the bytes and goes on', async () => {
+    const { ref, repository, raw, keys, tailKey } = await setUp(120)
+    await raw.put(tailKey, '{"schemaVersion":1,"kind":"tail","records":[{"trunc')
+    const error = await repository.readMessages(ref).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(DamagedRecordError)
+    expect((error as DamagedRecordError).location).toContain(tailKey)
+
+    const manager = new RepositorySessionManager({ sessionId: ref.sessionId, repository })
+    const agent = new Agent({
+      model: new ScriptedModel({ fallback: { text: 'ok' } }),
+      sessionManager: manager,
+    })
+    await agent.initialize()
+    expect(manager.lastRepairReport?.repairs.map((repair) => repair.kind)).toContain('damaged-record')
+    const [kept] = await raw.keys(keys.quarantine(''))
+    expect(await raw.get(kept as string)).toBe('{"schemaVersion":1,"kind":"tail","records":[{"trunc')
+    // Sealed messages are restored from their segments; only the unsealed ones became placeholders.
+    const stored = await repository.readMessages(ref)
+    expect(stored).toHaveLength(120)
+    expect(stored.filter((record) => record.damaged).map((record) => record.index)).toEqual(
+      Array.from({ length: 20 }, (_, i) => 100 + i),
+    )
+    expect(textOf(stored[99]?.message as Message)).toBe('answer 49: 100 comes next.')
+    await agent.run('still works')
+    expect(await repository.countMessages(ref)).toBe(122)
+  })
+
+  it('one wrong-shaped record in a segment: only that index becomes a placeholder', async () => {
+    const { ref, repository, raw, keys } = await setUp(120)
+    const segmentKey = keys.segment(0, 0)
+    const segment = JSON.parse(await raw.get(segmentKey)) as { records: unknown[] }
+    segment.records[3] = { bogus: true }
+    await raw.put(segmentKey, JSON.stringify(segment))
+    const error = (await repository.readMessages(ref).catch((e: unknown) => e)) as DamagedRecordError
+    expect(error).toBeInstanceOf(DamagedRecordError)
+    expect(error.location).toBe(`s3://${bucket}/${segmentKey}#3`)
+    expect(error.index).toBe(3)
+
+    const record = await repository.quarantineMessage({ ...ref, index: 3, placeholder: DAMAGED_PLACEHOLDER })
+    expect(record.damaged?.keptAs).toMatch(/quarantine\/segment-0-/)
+    const stored = await repository.readMessages(ref)
+    expect(stored.map((r) => r.index)).toEqual(Array.from({ length: 120 }, (_, i) => i))
+    expect(stored.filter((r) => r.damaged).map((r) => r.index)).toEqual([3])
+    // The damaged revision is gone from the segment folder; its bytes live in quarantine only.
+    expect(await raw.keys(`${keys.segments}000000000000/`)).toHaveLength(1)
+    // A record that is not damaged is left as it is.
+    const fine = await repository.quarantineMessage({ ...ref, index: 4, placeholder: DAMAGED_PLACEHOLDER })
+    expect(fine.damaged).toBeUndefined()
+  })
+
+  it('a record from a newer format is refused, not misread, and left untouched', async () => {
+    const { ref, repository, raw, tailKey } = await setUp(10)
+    const tail = JSON.parse(await raw.get(tailKey)) as { records: { schemaVersion: number }[] }
+    ;(tail.records[9] as { schemaVersion: number }).schemaVersion = 2
+    const newer = JSON.stringify(tail)
+    await raw.put(tailKey, newer)
+    await expect(repository.readMessages(ref)).rejects.toBeInstanceOf(UnsupportedSchemaVersionError)
+    await raw.put(tailKey, JSON.stringify({ ...tail, schemaVersion: 2 }))
+    await expect(repository.readMessages(ref)).rejects.toBeInstanceOf(UnsupportedSchemaVersionError)
+    expect(JSON.parse(await raw.get(tailKey)).schemaVersion).toBe(2)
+  })
+
+  it('a log key of an unknown kind (a newer layout) stops appends instead of writing over it', async () => {
+    const { ref, repository, raw, keys } = await setUp(4)
+    await raw.put(`${keys.slotDir(99)}z~something-new`, '-')
+    await expect(
+      repository.appendMessage({ ...ref, message: { role: 'user', content: [{ type: 'text', text: 'x' }] } }),
+    ).rejects.toBeInstanceOf(UnsupportedSchemaVersionError)
+  })
+})
