@@ -18,8 +18,11 @@ import { writeLines } from './write-lines.ts'
 export async function runCli(argv: string[], context: CommandContext): Promise<number> {
   const debug = argv.includes('--debug')
   try {
-    const group = argv[0] === 'sessions' ? 'sessions' : undefined
-    const rest = group === undefined ? argv : argv.slice(1)
+    // `sessions` groups subcommands: cac matches one word, so the group gets a program of its own.
+    // (Only switches are global, so the first word that is not a flag is the command.)
+    const commandAt = argv.findIndex((arg) => !arg.startsWith('-'))
+    const group = argv[commandAt] === 'sessions' ? 'sessions' : undefined
+    const rest = group === undefined ? argv : argv.filter((_, index) => index !== commandAt)
     const specs = commandTable.filter((spec) =>
       group === undefined ? !spec.name.includes(' ') : spec.name.startsWith(`${group} `),
     )
