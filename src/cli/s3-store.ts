@@ -7,9 +7,9 @@ import type { StoreSpec } from './store.ts'
  * store command) runs without the AWS SDK installed.
  */
 export async function openS3Repository(spec: StoreSpec & { kind: 's3' }): Promise<SessionRepository> {
-  let S3SessionRepository: typeof import('../storage/s3/s3-session-repository.ts').S3SessionRepository
+  let S3SessionRepository: typeof import('../storage/s3/index.ts').S3SessionRepository
   try {
-    ;({ S3SessionRepository } = await import('../storage/s3/s3-session-repository.ts'))
+    ;({ S3SessionRepository } = await import('../storage/s3/index.ts'))
   } catch (error) {
     if ((error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND') {
       throw new ConfigurationError('s3:// stores need the AWS SDK for S3: npm install @aws-sdk/client-s3', {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { S3SessionRepository } from '../../src/storage/s3/s3-session-repository.ts'
+import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { runTether, tetherJson } from '../support/cli-run.ts'
 import { fileStore, seedChat, seedToolConversation } from '../support/cli-seed-sessions.ts'
 import { type StoreUnderTest, sessionsCommandsContract } from '../support/cli-sessions-contract.ts'
