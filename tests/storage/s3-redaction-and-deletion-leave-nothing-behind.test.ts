@@ -76,7 +76,9 @@ describe('S3 redaction and deletion leave nothing behind', () => {
     expect(proxy.counts().LIST).toBeGreaterThanOrEqual(2)
     expect(proxy.counts().DELETE).toBeGreaterThanOrEqual(2)
     // One DeleteObjects per listed page: a handful of requests for 1,250+ objects, not one each.
-    expect(proxy.counts().DELETE).toBeLessThanOrEqual(proxy.counts().LIST)
+    // (s3rver answers a large DeleteObjects with a 500 now and then, racing its own directory
+    // cleanup; the retry policy repeats it, so up to two per page.)
+    expect(proxy.counts().DELETE).toBeLessThanOrEqual(2 * proxy.counts().LIST)
     expect(proxy.total()).toBeLessThanOrEqual(10)
     expect(await raw.keys('r/sessions/big/')).toEqual([])
     expect(await open(4).countMessages({ sessionId: 'neighbour', agentId: 'default' })).toBe(10)
