@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
@@ -91,8 +92,11 @@ export class TmuxPane {
     return match ? Number(match[1]) : null
   }
 
+  /** Stops this test's tmux server and removes its socket file (kill-server leaves it behind). */
   async kill(): Promise<void> {
+    const socket = (await this.#run(['display-message', '-p', '#{socket_path}']).catch(() => '')).trim()
     await this.#run(['kill-server']).catch(() => {})
+    if (socket !== '') await rm(socket, { force: true })
   }
 
   async #run(args: string[], env?: Record<string, string>): Promise<string> {
