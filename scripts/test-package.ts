@@ -16,8 +16,14 @@ const run = (command: string, args: string[], cwd: string) =>
 const scratch = mkdtempSync(join(tmpdir(), 'tether-package-'))
 try {
   run('npx', ['publint', '--strict'], root)
-  const tarball = join(scratch, run('npm', ['pack', '--silent', '--pack-destination', scratch], root).trim().split('\n').at(-1) ?? '')
-  writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }))
+  const tarball = join(
+    scratch,
+    run('npm', ['pack', '--silent', '--pack-destination', scratch], root).trim().split('\n').at(-1) ?? '',
+  )
+  writeFileSync(
+    join(scratch, 'package.json'),
+    JSON.stringify({ name: 'scratch', private: true, type: 'module' }),
+  )
   run('npm', ['install', '--no-audit', '--no-fund', tarball], scratch)
 
   const check = (code: string) => run(process.execPath, ['--input-type=module', '-e', code], scratch)
