@@ -95,6 +95,7 @@ export type {
   SessionPage,
   SessionRef,
   SessionRepository,
+  UnreadableSession,
 } from './session/session-repository.ts'
 // Storage (the file repository is Node-only; the S3 one is the `tether-agents/s3` subpath)
 export { defaultSessionsDirectory } from './storage/default-sessions-directory.ts'

@@ -1,5 +1,5 @@
 import type { MessageRecord, SessionRecord } from '../session/session-records.ts'
-import type { AgentRef, SessionRepository } from '../session/session-repository.ts'
+import type { AgentRef, SessionRepository, UnreadableSession } from '../session/session-repository.ts'
 import { NotFoundError } from './cli-errors.ts'
 import type { Progress } from './progress.ts'
 import type { OpenStore } from './store.ts'
@@ -7,16 +7,20 @@ import type { OpenStore } from './store.ts'
 /** Messages are read in pages of this many, so a long session streams instead of loading in one call. */
 const PAGE = 500
 
-/** Every session in the store, following the repository's pages. */
-export async function listAllSessions(repository: SessionRepository): Promise<SessionRecord[]> {
+/** Every session in the store, following the repository's pages, and those whose record is unreadable. */
+export async function listAllSessions(
+  repository: SessionRepository,
+): Promise<{ sessions: SessionRecord[]; unreadable: UnreadableSession[] }> {
   const sessions: SessionRecord[] = []
+  const unreadable: UnreadableSession[] = []
   let cursor: string | undefined
   do {
     const page = await repository.listSessions(cursor === undefined ? {} : { cursor })
     sessions.push(...page.sessions)
+    unreadable.push(...(page.unreadable ?? []))
     cursor = page.nextCursor
   } while (cursor !== undefined)
-  return sessions
+  return { sessions, unreadable }
 }
 
 /** The session record, or a NotFoundError that says where we looked and how to see what is there. */

@@ -23,10 +23,20 @@ export interface ListSessionsOptions {
   limit?: number
 }
 
+/** A session whose record could not be read (damaged, or from a newer format). */
+export interface UnreadableSession {
+  /** The path or key of the record; the session ID itself is inside the unreadable record. */
+  location: string
+  /** The typed error's message: what is wrong and what to do. */
+  reason: string
+}
+
 export interface SessionPage {
   sessions: SessionRecord[]
   /** Present when more sessions follow. */
   nextCursor?: string
+  /** Sessions on this page whose record could not be read: reported, so one bad record never hides the rest. */
+  unreadable?: UnreadableSession[]
 }
 
 /**
@@ -45,6 +55,7 @@ export interface SessionPage {
  *   appended message is stored exactly once, and all readers see one order.
  * - With `expectedIndex`, an append either lands at exactly that index or throws
  *   `SessionConflictError` having written nothing (compare-and-append).
+ * - `listSessions` reports a session whose record cannot be read in `unreadable` and lists the rest.
  * - Damaged records throw `DamagedRecordError` naming the location; `quarantineMessage` keeps the
  *   damaged bytes aside and replaces the record with a placeholder at the same index.
  * - Every record carries `schemaVersion`; records from a newer format throw

@@ -7,6 +7,7 @@ import {
   RecordNotFoundError,
   SessionConflictError,
   StorageError,
+  UnsupportedSchemaVersionError,
 } from '../session/session-errors.ts'
 import {
   type AgentRecord,
@@ -26,6 +27,7 @@ import type {
   SessionPage,
   SessionRef,
   SessionRepository,
+  UnreadableSession,
 } from '../session/session-repository.ts'
 import { defaultSessionsDirectory } from './default-sessions-directory.ts'
 import { DurableFiles, type FileOperations, isErrno } from './durable-files.ts'
@@ -103,14 +105,26 @@ export class FileSessionRepository implements SessionRepository {
     const remaining = after === undefined ? names : names.filter((name) => name > after)
     const page = remaining.slice(0, limit)
     const sessions: SessionRecord[] = []
+    const unreadable: UnreadableSession[] = []
     for (const name of page) {
       const path = join(this.directory, name, 'session.json')
       const text = await this.#readText(path)
       // A directory without session.json is a creation cut short by a crash: not a session yet.
-      if (text !== null) sessions.push(parseRecord(sessionRecordSchema, text, path))
+      if (text === null) continue
+      try {
+        sessions.push(parseRecord(sessionRecordSchema, text, path))
+      } catch (error) {
+        if (!(error instanceof DamagedRecordError || error instanceof UnsupportedSchemaVersionError))
+          throw error
+        unreadable.push({ location: path, reason: error.message })
+      }
     }
     const last = page.at(-1)
-    return remaining.length > limit && last !== undefined ? { sessions, nextCursor: last } : { sessions }
+    return {
+      sessions,
+      ...(remaining.length > limit && last !== undefined ? { nextCursor: last } : {}),
+      ...(unreadable.length > 0 ? { unreadable } : {}),
+    }
   }
 
   async deleteSession({ sessionId }: SessionRef): Promise<void> {

@@ -46,6 +46,35 @@ describe('tether sessions with damaged records and bad input', () => {
     expect((await runTether(['sessions', 'verify', '--store', flag])).code).toBe(0)
   })
 
+  it('a session whose own record is damaged is reported by list, verify and copy, and the rest still work', async () => {
+    const { directory, flag, repository } = await store()
+    await seedChat(repository, 'healthy', 1)
+    await seedChat(repository, 'broken', 1)
+    await writeFile(join(directory, 'broken', 'session.json'), '{"schemaVersion":1,')
+
+    const list = await runTether(['sessions', 'list', '--store', flag, '--json'])
+    expect(list.code).toBe(0)
+    const listed = JSON.parse(list.stdout) as { sessions: { sessionId: string; problem?: string }[] }
+    expect(listed.sessions.map((session) => session.sessionId)).toContain('healthy')
+    const broken = listed.sessions.find((session) => session.problem !== undefined)
+    expect(broken?.sessionId).toContain(join('broken', 'session.json'))
+    expect(broken?.problem).toContain('Damaged session record')
+
+    const verify = await runTether(['sessions', 'verify', '--store', flag])
+    expect(verify.code).toBe(3)
+    expect(verify.stdout).toMatch(/broken.session\.json\s+unreadable/)
+
+    const backup = await tempDirectory()
+    const copy = await runTether(['sessions', 'copy', '--all', '--store', flag, '--to', `file:${backup}`])
+    expect(copy.code).toBe(1)
+    expect(copy.stdout).toMatch(/not copied: .*broken.session\.json: Damaged session record/)
+    expect(
+      (await new FileSessionRepository({ directory: backup }).listSessions()).sessions.map(
+        (s) => s.sessionId,
+      ),
+    ).toEqual(['healthy'])
+  })
+
   it('export of a damaged session fails with one line pointing at repair', async () => {
     const { directory, flag, repository } = await store()
     await seedChat(repository, 'torn', 1)

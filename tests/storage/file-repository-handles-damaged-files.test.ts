@@ -97,6 +97,22 @@ describe('the file repository meets damaged files', () => {
     expect(await readFile(path, 'utf8')).toBe(future)
   })
 
+  it('a listing names a session whose record is damaged and still lists the others', async () => {
+    const directory = await tempDirectory()
+    await sessionWithTurns(directory, 1)
+    const repository = new FileSessionRepository({ directory })
+    await repository.createSession({ sessionId: 'fine' })
+    await writeFile(join(directory, 'damaged', 'session.json'), 'null')
+    const page = await repository.listSessions()
+    expect(page.sessions.map((session) => session.sessionId)).toEqual(['fine'])
+    expect(page.unreadable).toEqual([
+      {
+        location: join(directory, 'damaged', 'session.json'),
+        reason: expect.stringContaining('wrong shape'),
+      },
+    ])
+  })
+
   for (const file of ['agent.json', 'session.json']) {
     it(`a damaged ${file} is a typed error naming the file, never an unhandled exception`, async () => {
       const directory = await tempDirectory()

@@ -29,10 +29,11 @@ export const command = defineCommand({
     if (source.label === destination.label) {
       throw new UsageError(`--to names the store the sessions are in (${source.label}); pick another.`)
     }
-    const sessions: SessionRecord[] =
+    const listing =
       input.id === undefined
         ? await listAllSessions(source.repository)
-        : [await requireSession(source, input.id)]
+        : { sessions: [await requireSession(source, input.id)], unreadable: [] }
+    const sessions: SessionRecord[] = listing.sessions
     // One session: progress in messages, as they are written. Many: in sessions (counting every
     // message first would read everything twice).
     const perMessage = input.id !== undefined
@@ -44,7 +45,13 @@ export const command = defineCommand({
         )
       : await startProgress(context, 'Copying sessions', sessions.length)
     const copied: { sessionId: string; agents: number; messages: number }[] = []
-    const failed: { sessionId: string; problem: string }[] = []
+    // A session whose record cannot be read cannot be copied: reported with the others that failed.
+    const failed: { sessionId: string; problem: string }[] = listing.unreadable.map(
+      ({ location, reason }) => ({
+        sessionId: location,
+        problem: reason,
+      }),
+    )
     try {
       for (const session of sessions) {
         try {

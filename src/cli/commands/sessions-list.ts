@@ -25,9 +25,17 @@ export const command = defineCommand({
 
   async run(input, context) {
     const store = await openStoreFlag(input, context)
-    const records = await listAllSessions(store.repository)
+    const { sessions: records, unreadable } = await listAllSessions(store.repository)
     const progress = await startProgress(context, 'Reading sessions', records.length)
-    const sessions: SessionSummary[] = []
+    // A session whose own record is unreadable is listed by where it is, with the problem.
+    const sessions: SessionSummary[] = unreadable.map(({ location, reason }) => ({
+      sessionId: location,
+      createdAt: '?',
+      lastActive: '?',
+      agents: 0,
+      messages: 0,
+      problem: reason,
+    }))
     try {
       for (const record of records) {
         sessions.push(await summarize(store.repository, record))

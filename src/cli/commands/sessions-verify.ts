@@ -25,9 +25,14 @@ export const command = defineCommand({
 
   async run(input, context) {
     const store = await openStoreFlag(input, context)
-    const records = await listAllSessions(store.repository)
+    const { sessions: records, unreadable } = await listAllSessions(store.repository)
     const progress = await startProgress(context, 'Verifying sessions', records.length)
-    const sessions: VerifiedSession[] = []
+    const sessions: VerifiedSession[] = unreadable.map(({ location, reason }) => ({
+      sessionId: location,
+      status: 'unreadable',
+      findings: [],
+      problem: reason,
+    }))
     try {
       for (const { sessionId } of records) {
         sessions.push(await verify(store.repository, sessionId))
