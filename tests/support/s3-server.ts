@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
 
-const script = fileURLToPath(new URL('./s3-server-process.ts', import.meta.url))
+const script = fileURLToPath(new URL('./s3-server-process.mjs', import.meta.url))
 
 /** Credentials s3rver accepts; it listens on 127.0.0.1 only. */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }

@@ -49,7 +49,8 @@ export type SlotOutcome =
   | { kind: 'contended' }
 
 const MAX_ROUNDS = 64
-const LIST_PAGE = 50
+/** Keys per LIST of the log: the newest slots and the newest decided key, in the usual case. */
+const LIST_PAGE = 12
 /** Sweep old slots' keys every this many slots. */
 const SWEEP_EVERY = 8
 
