@@ -1,7 +1,7 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
 import { ConfigurationError } from '../../errors/configuration-error.ts'
 import type { Message } from '../../messages/message.ts'
-import { DamagedRecordError } from '../../session/session-errors.ts'
+import { DamagedRecordError, StorageError } from '../../session/session-errors.ts'
 import {
   type AgentRecord,
   agentRecordSchema,
@@ -176,7 +176,7 @@ export class S3SessionRepository implements SessionRepository {
       const condition = stored?.etag === undefined ? { ifNoneMatch: true } : { ifMatch: stored.etag }
       if (await this.#store.put(key, encode(record), condition)) return record
       // Only with conditional writes: another writer got in between; read its revision and retry.
-      if (attempt >= 8) throw new ConfigurationError(`Could not write ${key}: it keeps changing.`)
+      if (attempt >= 8) throw new StorageError('write', `${this.#store.where(key)} (it kept changing)`)
     }
   }
 
