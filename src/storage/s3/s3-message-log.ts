@@ -325,15 +325,23 @@ export class S3MessageLog {
     const cached = this.#head
     if (cached && cached.slot === top.slot && cached.value === top.value) return cached
     const key = this.#keys.proposal(top.slot, top.value)
-    const stored = await this.#store.get(key)
-    if (stored === null) return null
-    try {
-      return { slot: top.slot, value: top.value, tail: decodeTail(stored.text, this.#store.where(key)) }
-    } catch (error) {
-      if (!(error instanceof DamagedRecordError)) throw error
-      // Name an index the caller asked for, so a restore can repair exactly this object.
-      const index = Math.min(Math.max(indexHint, 0), Math.max(top.count - 1, 0))
-      throw new DamagedRecordError(error.location, error.reason, index, { cause: error })
+    for (let attempt = 0; ; attempt++) {
+      const stored = await this.#store.get(key)
+      if (stored === null) return null
+      try {
+        return { slot: top.slot, value: top.value, tail: decodeTail(stored.text, this.#store.where(key)) }
+      } catch (error) {
+        if (!(error instanceof DamagedRecordError)) throw error
+        // A retried PUT of this same tail whose first attempt arrives late makes some servers
+        // (s3rver) rewrite the object in place; a GET then can see it half written. Real damage stays.
+        if (attempt === 0) {
+          await sleep(50)
+          continue
+        }
+        // Name an index the caller asked for, so a restore can repair exactly this object.
+        const index = Math.min(Math.max(indexHint, 0), Math.max(top.count - 1, 0))
+        throw new DamagedRecordError(error.location, error.reason, index, { cause: error })
+      }
     }
   }
 

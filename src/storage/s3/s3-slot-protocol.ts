@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { StorageError } from '../../session/session-errors.ts'
+import { DamagedRecordError, StorageError } from '../../session/session-errors.ts'
 import { type AgentKeys, type Ballot, ballotName, compareBallots, type SlotKey } from './s3-key-layout.ts'
 import type { S3ObjectStore } from './s3-object-store.ts'
 import { decodeTail, encode, type Tail, tailEnd } from './s3-record-codec.ts'
@@ -225,10 +225,19 @@ export class SlotProtocol {
 
   async #proposalTail(slot: number, value: string): Promise<Tail> {
     const key = this.keys.proposal(slot, value)
-    const stored = await this.store.get(key)
-    if (stored === null)
-      throw new StorageError('read', `${this.store.where(key)} (accepted proposal is gone)`)
-    return decodeTail(stored.text, key)
+    for (let attempt = 0; ; attempt++) {
+      const stored = await this.store.get(key)
+      if (stored === null) {
+        throw new StorageError('read', `${this.store.where(key)} (accepted proposal is gone)`)
+      }
+      try {
+        return decodeTail(stored.text, this.store.where(key))
+      } catch (error) {
+        // One re-read: s3rver rewrites in place when a repeated PUT arrives late (see the docs).
+        if (!(error instanceof DamagedRecordError) || attempt > 0) throw error
+        await sleep(50)
+      }
+    }
   }
 
   /** Our losing proposal at a decided slot holds a tail nobody will read: remove it now. */
