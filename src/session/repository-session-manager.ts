@@ -96,6 +96,12 @@ export class RepositorySessionManager implements SessionManager {
       agent.state.replace(record.state)
       if (record.conversationManagerState)
         agent.conversationManager.restoreState(record.conversationManagerState)
+      // What is stored is what we have: #saveAgent below writes only if the restore changed it.
+      this.#saved = {
+        stateRevision: agent.state.revision,
+        conversation: JSON.stringify(record.conversationManagerState),
+        windowStart: record.windowStart,
+      }
     }
     if (count === 0 && !record) {
       // A new session: the agent's initial messages (if any) become its first stored messages.

@@ -126,5 +126,17 @@ describe('RepositorySessionManager restores a conversation', () => {
     agent.state.set('mood', 'curious')
     await agent.run('four')
     expect(spy.calls('writeAgent')).toBe(afterFirst + 1)
+
+    // A restore of an unchanged session writes nothing back.
+    const restoreSpy = recordingRepository(repository)
+    const restored = new Agent({
+      model: new ScriptedModel(),
+      conversationManager: new SlidingWindowConversationManager({ windowSize: 100 }),
+      sessionManager: new RepositorySessionManager({ sessionId: 'quiet', repository: restoreSpy.repository }),
+    })
+    await restored.initialize()
+    expect(restored.state.get('mood')).toBe('curious')
+    expect(restoreSpy.calls('writeAgent')).toBe(0)
+    expect(restoreSpy.calls('appendMessage')).toBe(0)
   })
 })
