@@ -41,6 +41,23 @@ describe('damaged S3 objects are reported by key and kept aside', () => {
     return { ref, repository, raw, keys, tailKey }
   }
 
+  it('a listing names a session whose record is damaged and still lists the others', async () => {
+    const prefix = `listing-${sessions++}/`
+    const repository = new S3SessionRepository({ bucket, prefix, clientConfig: server.clientConfig() })
+    await repository.createSession({ sessionId: 'fine' })
+    await repository.createSession({ sessionId: 'broken' })
+    const raw = rawBucket(server.clientConfig(), bucket)
+    const record = (await raw.keys(prefix)).find(
+      (key) => key.includes('broken') && key.endsWith('session.json'),
+    )
+    await raw.put(record as string, 'null')
+    const page = await repository.listSessions()
+    expect(page.sessions.map((session) => session.sessionId)).toEqual(['fine'])
+    expect(page.unreadable).toHaveLength(1)
+    expect(page.unreadable?.[0]?.location).toContain(record)
+    expect(page.unreadable?.[0]?.reason).toContain('Damaged session record')
+  })
+
   it('a garbage tail: DamagedRecordError names its key; a restore keeps the bytes and goes on', async () => {
     const { ref, repository, raw, keys, tailKey } = await setUp(120)
     await raw.put(tailKey, '{"schemaVersion":1,"kind":"tail","records":[{"trunc')

@@ -1,7 +1,11 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
 import { ConfigurationError } from '../../errors/configuration-error.ts'
 import type { Message } from '../../messages/message.ts'
-import { DamagedRecordError, StorageError } from '../../session/session-errors.ts'
+import {
+  DamagedRecordError,
+  StorageError,
+  UnsupportedSchemaVersionError,
+} from '../../session/session-errors.ts'
 import {
   type AgentRecord,
   agentRecordSchema,
@@ -19,6 +23,7 @@ import type {
   SessionPage,
   SessionRef,
   SessionRepository,
+  UnreadableSession,
 } from '../../session/session-repository.ts'
 import { KeyLayout } from './s3-key-layout.ts'
 import { S3MessageLog } from './s3-message-log.ts'
@@ -127,17 +132,29 @@ export class S3SessionRepository implements SessionRepository {
     const all = page.folders.map((folder) => folder.slice(root.length, -1))
     const names = all.slice(0, limit)
     const more = page.truncated || all.length > limit
+    const unreadable: UnreadableSession[] = []
     const records = await Promise.all(
-      names.map((name) =>
-        this.#readRecord(`${root}${name}/session.json`, (text, where) =>
-          parseRecord(sessionRecordSchema, text, where),
-        ),
-      ),
+      names.map(async (name) => {
+        const key = `${root}${name}/session.json`
+        try {
+          return await this.#readRecord(key, (text, where) => parseRecord(sessionRecordSchema, text, where))
+        } catch (error) {
+          // Reported, not thrown: one damaged session record must not hide the others.
+          if (!(error instanceof DamagedRecordError || error instanceof UnsupportedSchemaVersionError))
+            throw error
+          unreadable.push({ location: this.#store.where(key), reason: error.message })
+          return null
+        }
+      }),
     )
     // A folder without session.json holds messages appended without createSession: not listed.
     const sessions = records.filter((record): record is SessionRecord => record !== null)
     const last = names.at(-1)
-    return more && last !== undefined ? { sessions, nextCursor: last } : { sessions }
+    return {
+      sessions,
+      ...(more && last !== undefined ? { nextCursor: last } : {}),
+      ...(unreadable.length > 0 ? { unreadable } : {}),
+    }
   }
 
   async deleteSession({ sessionId }: SessionRef): Promise<void> {
