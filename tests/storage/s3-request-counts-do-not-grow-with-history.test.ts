@@ -96,6 +96,11 @@ describe('S3 request economy, counted at the wire', () => {
     proxy.reset()
     await agent.initialize()
     expect(proxy.total() - agentWrites).toBeLessThanOrEqual(5)
+    // Restoring a session that already has its agent record writes nothing back.
+    proxy.reset()
+    await agentOn('large', repository()).initialize()
+    expect(proxy.total()).toBeLessThanOrEqual(5)
+    expect(proxy.counts().PUT).toBe(0)
     expect(agent.messages.length).toBeGreaterThanOrEqual(40)
   })
 
