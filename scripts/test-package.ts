@@ -15,6 +15,8 @@ const run = (command: string, args: string[], cwd: string) =>
 
 const scratch = mkdtempSync(join(tmpdir(), 'tether-package-'))
 try {
+  // publint packs without running prepack, so the build it checks must be fresh.
+  run('npm', ['run', '--silent', 'build'], root)
   run('npx', ['publint', '--strict'], root)
   const tarball = join(
     scratch,
