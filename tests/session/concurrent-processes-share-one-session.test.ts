@@ -1,27 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { FileSessionRepository, type Message } from '../../src/index.ts'
-import { INTERRUPTED_TOOL_TEXT } from '../../src/session/plan-history-repair.ts'
-import { runSessionWorker } from '../support/run-session-worker.ts'
+import { FileSessionRepository } from '../../src/index.ts'
+import { runWorkerToCompletion } from '../support/run-session-worker.ts'
 import { useTempDirectories } from '../support/temp-directory.ts'
-import { expectValidForModel } from '../support/valid-history.ts'
+import { expectValidForModel, isInterruptedRepairAppend } from '../support/valid-history.ts'
 
 const TURNS = 15
-
-/** Runs a worker to completion; returns the JSON of every message it added, in its order. */
-async function runWorker(directory: string, sessionId: string, label: string): Promise<string[]> {
-  const outcome = await runSessionWorker({ directory, sessionId, label, turns: TURNS, withTools: true })
-  if (outcome.code !== 0) throw new Error(`worker ${label} failed (${outcome.code}): ${outcome.stderr}`)
-  return [...outcome.stdout.matchAll(/^added (.*)$/gm)].map((match) => match[1] as string)
-}
-
-/** A message a restore appended for a tool call it found without a result. */
-const isRepairAppend = (message: Message) =>
-  message.role === 'user' &&
-  message.content.every(
-    (block) =>
-      block.type === 'toolResult' &&
-      block.content.some((c) => c.type === 'text' && c.text === INTERRUPTED_TOOL_TEXT),
-  )
 
 describe('processes sharing one file session', () => {
   const tempDirectory = useTempDirectories()
@@ -30,7 +13,19 @@ describe('processes sharing one file session', () => {
     it(`${processes} processes running turns at once: every message stored exactly once, one order`, async () => {
       const directory = await tempDirectory()
       const labels = Array.from({ length: processes }, (_, i) => `P${i}`)
-      const added = (await Promise.all(labels.map((label) => runWorker(directory, 'shared', label)))).flat()
+      const added = (
+        await Promise.all(
+          labels.map((label) =>
+            runWorkerToCompletion({
+              store: { kind: 'file', directory },
+              sessionId: 'shared',
+              label,
+              turns: TURNS,
+              withTools: true,
+            }),
+          ),
+        )
+      ).flat()
 
       const ref = { sessionId: 'shared', agentId: 'default' }
       const first = await new FileSessionRepository({ directory }).readMessages(ref)
@@ -41,7 +36,9 @@ describe('processes sharing one file session', () => {
 
       // Exactly the messages the processes added, each once; the only extra records are results a
       // restoring process appended for another process's tool call that was still running.
-      const stored = first.map((record) => record.message).filter((message) => !isRepairAppend(message))
+      const stored = first
+        .map((record) => record.message)
+        .filter((message) => !isInterruptedRepairAppend(message))
       expect(stored.map((message) => JSON.stringify(message)).sort()).toEqual([...added].sort())
       expect(added.length).toBeGreaterThanOrEqual(processes * TURNS * 2)
       for (const label of labels) {

@@ -22,7 +22,7 @@ async function runAndKill(
   delayMs: number,
 ): Promise<number[]> {
   const outcome = await runSessionWorker(
-    { directory, sessionId, label, turns: 100_000, withTools: true },
+    { store: { kind: 'file', directory }, sessionId, label, turns: 100_000, withTools: true },
     { killAfterMs: delayMs },
   )
   if (outcome.signal !== 'SIGKILL') {

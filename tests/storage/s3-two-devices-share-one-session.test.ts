@@ -1,23 +1,10 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Message } from '../../src/index.ts'
-import { INTERRUPTED_TOOL_TEXT } from '../../src/session/plan-history-repair.ts'
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
+import { runWorkerToCompletion } from '../support/run-session-worker.ts'
 import { type S3TestServer, startS3Server } from '../support/s3-server.ts'
-import { expectValidForModel } from '../support/valid-history.ts'
+import { expectValidForModel, isInterruptedRepairAppend } from '../support/valid-history.ts'
 
-const worker = fileURLToPath(new URL('../support/s3-session-worker.ts', import.meta.url))
 const TURNS = 10
-
-/** A message a restore appended for a tool call it found without a result (another device's, running). */
-const isRepairAppend = (message: Message) =>
-  message.role === 'user' &&
-  message.content.every(
-    (block) =>
-      block.type === 'toolResult' &&
-      block.content.some((c) => c.type === 'text' && c.text === INTERRUPTED_TOOL_TEXT),
-  )
 
 describe('two processes as two devices on one S3 session', () => {
   let server: S3TestServer
@@ -28,30 +15,17 @@ describe('two processes as two devices on one S3 session', () => {
   })
   afterAll(() => server.stop())
 
-  function runDevice(prefix: string, label: string): Promise<string[]> {
-    return new Promise((resolve, reject) => {
-      const args = [worker, server.endpoint, bucket, prefix, 'shared', label, String(TURNS), '1']
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk
-      })
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk
-      })
-      child.on('error', reject)
-      child.on('exit', (code) => {
-        if (code !== 0) return reject(new Error(`device ${label} failed (${code}): ${stderr}`))
-        resolve([...stdout.matchAll(/^added (.*)$/gm)].map((match) => match[1] as string))
-      })
-    })
-  }
-
   it('concurrent turns with tools: every message stored exactly once, one order for every reader', async () => {
     const prefix = 'devices/'
     const labels = ['A', 'B']
-    const added = (await Promise.all(labels.map((label) => runDevice(prefix, label)))).flat()
+    const store = { kind: 's3' as const, endpoint: server.endpoint, bucket, prefix }
+    const added = (
+      await Promise.all(
+        labels.map((label) =>
+          runWorkerToCompletion({ store, sessionId: 'shared', label, turns: TURNS, withTools: true }),
+        ),
+      )
+    ).flat()
 
     const ref = { sessionId: 'shared', agentId: 'default' }
     const reader = () => new S3SessionRepository({ bucket, prefix, clientConfig: server.clientConfig() })
@@ -61,7 +35,9 @@ describe('two processes as two devices on one S3 session', () => {
     expect(second).toEqual(first)
     expect(first.map((record) => record.index)).toEqual(first.map((_, i) => i))
 
-    const stored = first.map((record) => record.message).filter((message) => !isRepairAppend(message))
+    const stored = first
+      .map((record) => record.message)
+      .filter((message) => !isInterruptedRepairAppend(message))
     expect(stored.map((message) => JSON.stringify(message)).sort()).toEqual([...added].sort())
     expect(added.length).toBeGreaterThanOrEqual(labels.length * TURNS * 2)
     for (const label of labels) {

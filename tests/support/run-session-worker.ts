@@ -3,6 +3,11 @@ import { fileURLToPath } from 'node:url'
 
 const worker = fileURLToPath(new URL('./session-worker.ts', import.meta.url))
 
+/** Where a worker's session lives. */
+export type WorkerStore =
+  | { kind: 'file'; directory: string }
+  | { kind: 's3'; endpoint: string; bucket: string; prefix: string }
+
 export interface WorkerOutcome {
   code: number | null
   signal: NodeJS.Signals | null
@@ -15,13 +20,20 @@ export interface WorkerOutcome {
  * and resolves when it exits. With `killAfterMs`, sends SIGKILL after that long.
  */
 export function runSessionWorker(
-  args: { directory: string; sessionId: string; label: string; turns: number; withTools: boolean },
+  args: { store: WorkerStore; sessionId: string; label: string; turns: number; withTools: boolean },
   options: { killAfterMs?: number } = {},
 ): Promise<WorkerOutcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [worker, args.directory, args.sessionId, args.label, String(args.turns), args.withTools ? '1' : '0'],
+      [
+        worker,
+        JSON.stringify(args.store),
+        args.sessionId,
+        args.label,
+        String(args.turns),
+        args.withTools ? '1' : '0',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let stdout = ''
@@ -42,4 +54,11 @@ export function runSessionWorker(
       resolve({ code, signal, stdout, stderr })
     })
   })
+}
+
+/** Runs a worker to completion; returns the JSON of every message it added, in its order. */
+export async function runWorkerToCompletion(args: Parameters<typeof runSessionWorker>[0]): Promise<string[]> {
+  const outcome = await runSessionWorker(args)
+  if (outcome.code !== 0) throw new Error(`worker ${args.label} failed (${outcome.code}): ${outcome.stderr}`)
+  return [...outcome.stdout.matchAll(/^added (.*)$/gm)].map((match) => match[1] as string)
 }

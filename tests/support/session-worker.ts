@@ -1,20 +1,47 @@
 /**
- * A child process that runs agent turns on a file session, for the crash and concurrency tests.
- * Usage: node session-worker.ts <directory> <sessionId> <label> <turns> <withTools: 0|1>
+ * A child process that runs agent turns on a session, for the crash and concurrency tests: one
+ * process, or one device, per worker. Usage:
+ *   node session-worker.ts <store-json> <sessionId> <label> <turns> <withTools: 0|1>
+ * where <store-json> is {"kind":"file","directory":…} or {"kind":"s3","endpoint":…,"bucket":…,"prefix":…}.
  * After each `run` returns it writes `done <label> <turn>` to stdout synchronously, so the parent
  * knows exactly which turns had completed when it killed the process; and `added <json>` for
  * each message it added.
  */
 import { writeSync } from 'node:fs'
 import { z } from 'zod'
-import { Agent, FileSessionRepository, RepositorySessionManager, tool } from '../../src/index.ts'
+import {
+  Agent,
+  FileSessionRepository,
+  RepositorySessionManager,
+  type SessionRepository,
+  tool,
+} from '../../src/index.ts'
 import { ScriptedModel } from '../../src/testing/index.ts'
+import type { WorkerStore } from './run-session-worker.ts'
 
-const [directory, sessionId, label, turnsText, withToolsText] = process.argv.slice(2)
-if (!directory || !sessionId || !label || !turnsText)
-  throw new Error('usage: session-worker.ts dir session label turns')
+const [storeJson, sessionId, label, turnsText, withToolsText] = process.argv.slice(2)
+if (!storeJson || !sessionId || !label || !turnsText) {
+  throw new Error('usage: session-worker.ts store-json session label turns tools')
+}
+const store = JSON.parse(storeJson) as WorkerStore
 const turns = Number(turnsText)
 const withTools = withToolsText === '1'
+
+async function open(store: WorkerStore): Promise<SessionRepository> {
+  if (store.kind === 'file') return new FileSessionRepository({ directory: store.directory })
+  // Loaded only for S3 workers, as an app would: the AWS SDK stays out of file workers.
+  const { S3SessionRepository } = await import('../../src/storage/s3/index.ts')
+  return new S3SessionRepository({
+    bucket: store.bucket,
+    prefix: store.prefix,
+    clientConfig: {
+      endpoint: store.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    },
+  })
+}
 
 const jitter = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 3))
 const lookup = tool({
@@ -34,6 +61,7 @@ const model = new ScriptedModel({
     const prompt = request.messages.findLast(
       (m) => m.role === 'user' && m.content.some((b) => b.type === 'text'),
     )
+    // The newest prompt: after a crash, an unanswered prompt and the next one share a user turn.
     const text = prompt?.content.findLast((block) => block.type === 'text')
     const promptText = text?.type === 'text' ? text.text : '?'
     if (withTools && !answered) {
@@ -53,10 +81,7 @@ const agent = new Agent({
   model,
   tools: [lookup],
   agentId: 'default',
-  sessionManager: new RepositorySessionManager({
-    sessionId,
-    repository: new FileSessionRepository({ directory }),
-  }),
+  sessionManager: new RepositorySessionManager({ sessionId, repository: await open(store) }),
 })
 
 // Every message this process added, so the parent can check storage holds each exactly once.

@@ -1,6 +1,7 @@
 import { expect } from 'vitest'
 import { modelView } from '../../src/agent/model-view.ts'
 import { type Message, toolResults, toolUses } from '../../src/messages/message.ts'
+import { INTERRUPTED_TOOL_TEXT } from '../../src/session/plan-history-repair.ts'
 
 /**
  * Asserts what every provider requires of a request: it opens on a user turn, roles alternate,
@@ -27,4 +28,16 @@ export function expectValidForModel(messages: Message[]): void {
       for (const id of results) expect(answered, `result ${id} has its call`).toContain(id)
     }
   }
+}
+
+/** A message a restore appended for a tool call it found without a result (another writer's, still running). */
+export function isInterruptedRepairAppend(message: Message): boolean {
+  return (
+    message.role === 'user' &&
+    message.content.every(
+      (block) =>
+        block.type === 'toolResult' &&
+        block.content.some((content) => content.type === 'text' && content.text === INTERRUPTED_TOOL_TEXT),
+    )
+  )
 }
