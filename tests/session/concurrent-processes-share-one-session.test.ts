@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { FileSessionRepository } from '../../src/index.ts'
-import { runWorkerToCompletion } from '../support/run-session-worker.ts'
+import { runWorkersTogether } from '../support/run-session-worker.ts'
 import { useTempDirectories } from '../support/temp-directory.ts'
 import { expectValidForModel, isInterruptedRepairAppend } from '../support/valid-history.ts'
 
@@ -13,17 +13,10 @@ describe('processes sharing one file session', () => {
     it(`${processes} processes running turns at once: every message stored exactly once, one order`, async () => {
       const directory = await tempDirectory()
       const labels = Array.from({ length: processes }, (_, i) => `P${i}`)
+      const store = { kind: 'file' as const, directory }
       const added = (
-        await Promise.all(
-          labels.map((label) =>
-            runWorkerToCompletion({
-              store: { kind: 'file', directory },
-              sessionId: 'shared',
-              label,
-              turns: TURNS,
-              withTools: true,
-            }),
-          ),
+        await runWorkersTogether(
+          labels.map((label) => ({ store, sessionId: 'shared', label, turns: TURNS, withTools: true })),
         )
       ).flat()
 

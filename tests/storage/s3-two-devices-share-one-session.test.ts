@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
-import { runWorkerToCompletion } from '../support/run-session-worker.ts'
+import { runWorkersTogether } from '../support/run-session-worker.ts'
 import { type S3TestServer, startS3Server } from '../support/s3-server.ts'
 import { expectValidForModel, isInterruptedRepairAppend } from '../support/valid-history.ts'
 
@@ -20,10 +20,8 @@ describe('two processes as two devices on one S3 session', () => {
     const labels = ['A', 'B']
     const store = { kind: 's3' as const, endpoint: server.endpoint, bucket, prefix }
     const added = (
-      await Promise.all(
-        labels.map((label) =>
-          runWorkerToCompletion({ store, sessionId: 'shared', label, turns: TURNS, withTools: true }),
-        ),
+      await runWorkersTogether(
+        labels.map((label) => ({ store, sessionId: 'shared', label, turns: TURNS, withTools: true })),
       )
     ).flat()
 

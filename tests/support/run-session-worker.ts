@@ -15,13 +15,18 @@ export interface WorkerOutcome {
   stderr: string
 }
 
+type WorkerArgs = { store: WorkerStore; sessionId: string; label: string; turns: number; withTools: boolean }
+
 /**
  * Runs tests/support/session-worker.ts in a child process (the pinned Node runs the .ts directly)
- * and resolves when it exits. With `killAfterMs`, sends SIGKILL after that long.
+ * and resolves when it exits. `killAfterMs` sends SIGKILL that long after the spawn (so a kill can
+ * land during start-up and restore); `killAfterReadyMs` that long after the worker has restored
+ * (so it lands during turns, however slow the start). `go`, when given, holds the worker after it
+ * is ready until the promise resolves, so several workers can start their turns together.
  */
 export function runSessionWorker(
-  args: { store: WorkerStore; sessionId: string; label: string; turns: number; withTools: boolean },
-  options: { killAfterMs?: number } = {},
+  args: WorkerArgs,
+  options: { killAfterMs?: number; killAfterReadyMs?: number; go?: Promise<void>; onReady?: () => void } = {},
 ): Promise<WorkerOutcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -34,20 +39,30 @@ export function runSessionWorker(
         String(args.turns),
         args.withTools ? '1' : '0',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, WAIT_FOR_GO: options.go === undefined ? '0' : '1' },
+      },
     )
     let stdout = ''
     let stderr = ''
+    let timer: NodeJS.Timeout | undefined
+    const kill = (ms: number) => {
+      timer = setTimeout(() => child.kill('SIGKILL'), ms)
+    }
     child.stdout.on('data', (chunk: Buffer) => {
+      const ready = !stdout.includes('ready\n')
       stdout += chunk
+      if (ready && stdout.includes('ready\n')) {
+        options.onReady?.()
+        if (options.killAfterReadyMs !== undefined) kill(options.killAfterReadyMs)
+        void options.go?.then(() => child.stdin.write('go\n'))
+      }
     })
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk
     })
-    const timer =
-      options.killAfterMs === undefined
-        ? undefined
-        : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs)
+    if (options.killAfterMs !== undefined) kill(options.killAfterMs)
     child.on('error', reject)
     child.on('exit', (code, signal) => {
       clearTimeout(timer)
@@ -56,9 +71,23 @@ export function runSessionWorker(
   })
 }
 
-/** Runs a worker to completion; returns the JSON of every message it added, in its order. */
-export async function runWorkerToCompletion(args: Parameters<typeof runSessionWorker>[0]): Promise<string[]> {
-  const outcome = await runSessionWorker(args)
-  if (outcome.code !== 0) throw new Error(`worker ${args.label} failed (${outcome.code}): ${outcome.stderr}`)
-  return [...outcome.stdout.matchAll(/^added (.*)$/gm)].map((match) => match[1] as string)
+/**
+ * Runs workers to completion, all starting their turns at once (after every one has restored);
+ * returns the JSON of every message each added.
+ */
+export async function runWorkersTogether(all: WorkerArgs[]): Promise<string[][]> {
+  let ready = 0
+  let release: () => void = () => {}
+  const go = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const onReady = () => {
+    if (++ready === all.length) release()
+  }
+  const outcomes = await Promise.all(all.map((args) => runSessionWorker(args, { go, onReady })))
+  return outcomes.map((outcome, i) => {
+    if (outcome.code !== 0)
+      throw new Error(`worker ${all[i]?.label} failed (${outcome.code}): ${outcome.stderr}`)
+    return [...outcome.stdout.matchAll(/^added (.*)$/gm)].map((match) => match[1] as string)
+  })
 }

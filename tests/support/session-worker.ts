@@ -4,8 +4,8 @@
  *   node session-worker.ts <store-json> <sessionId> <label> <turns> <withTools: 0|1>
  * where <store-json> is {"kind":"file","directory":…} or {"kind":"s3","endpoint":…,"bucket":…,"prefix":…}.
  * After each `run` returns it writes `done <label> <turn>` to stdout synchronously, so the parent
- * knows exactly which turns had completed when it killed the process; and `added <json>` for
- * each message it added.
+ * knows exactly which turns had completed when it killed the process; `added <json>` for each
+ * message it added; and `ready` once restored (with WAIT_FOR_GO=1 it then waits for a line on stdin).
  */
 import { writeSync } from 'node:fs'
 import { z } from 'zod'
@@ -88,6 +88,15 @@ const agent = new Agent({
 agent.hooks.on('message-added', ({ message }) => {
   writeSync(1, `added ${JSON.stringify(message)}\n`)
 })
+
+// Restored: say so, and with WAIT_FOR_GO wait for the parent's go, so that several workers start
+// their turns at the same moment however long each took to start.
+await agent.initialize()
+writeSync(1, 'ready\n')
+if (process.env.WAIT_FOR_GO === '1') {
+  await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()))
+  process.stdin.pause()
+}
 
 for (let turn = 0; turn < turns; turn++) {
   await agent.run(`${label} turn ${turn}`)
