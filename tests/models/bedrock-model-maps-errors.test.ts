@@ -21,7 +21,7 @@ import {
   eventStreamResponse,
   exceptionFrame,
 } from '../support/bedrock-wire-format.ts'
-import { collectEvents, rejectionOf } from '../support/collect-events.ts'
+import { abortAtFirstTextDelta, collectEvents, rejectionOf } from '../support/collect-events.ts'
 import { WireServer } from '../support/wire-server.ts'
 
 let server: WireServer
@@ -143,19 +143,7 @@ describe('BedrockModel error mapping', () => {
       ...converseStream({ content: [{ text: 'Once upon a time there was a test.' }] }),
       chunkDelayMs: 30,
     })
-    const controller = new AbortController()
-    const agent = new Agent({ model: model() })
-    const texts: string[] = []
-    const error = await rejectionOf(
-      (async () => {
-        for await (const event of agent.stream('Tell me a story', { signal: controller.signal })) {
-          if (event.type === 'text-delta') {
-            texts.push(event.text)
-            controller.abort()
-          }
-        }
-      })(),
-    )
+    const { texts, error } = await abortAtFirstTextDelta(model())
     expect(error).toBeInstanceOf(InvocationAbortedError)
     expect(texts).toEqual(['Once'])
   })

@@ -12,7 +12,7 @@ import {
   ValidationError,
 } from '../../src/index.ts'
 import { OpenAIModel } from '../../src/models/openai/index.ts'
-import { collectEvents, rejectionOf } from '../support/collect-events.ts'
+import { abortAtFirstTextDelta, collectEvents, rejectionOf } from '../support/collect-events.ts'
 import { openAIChunks, openAIError, openAIStream, sseResponse } from '../support/openai-wire-format.ts'
 import { WireServer } from '../support/wire-server.ts'
 
@@ -189,19 +189,7 @@ describe('OpenAIModel error mapping', () => {
   })
   it('stops reading when the invocation is aborted mid-stream, surfacing InvocationAbortedError', async () => {
     server.reply({ ...openAIStream({ text: 'Once upon a time there was a test.' }), chunkDelayMs: 30 })
-    const controller = new AbortController()
-    const agent = new Agent({ model: model() })
-    const texts: string[] = []
-    const error = await rejectionOf(
-      (async () => {
-        for await (const event of agent.stream('Tell me a story', { signal: controller.signal })) {
-          if (event.type === 'text-delta') {
-            texts.push(event.text)
-            controller.abort()
-          }
-        }
-      })(),
-    )
+    const { texts, error } = await abortAtFirstTextDelta(model())
     expect(error).toBeInstanceOf(InvocationAbortedError)
     expect(texts).toEqual(['Once'])
   })
