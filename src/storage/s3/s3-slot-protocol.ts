@@ -198,8 +198,9 @@ export class SlotProtocol {
   /**
    * Deletes what older slots no longer need: their prepares (old tails) and accepts, and the
    * losing proposals of this slot. Decided keys stay, so a writer that paused mid-slot for any
-   * length of time still learns how its slot ended. Best effort: a failed sweep leaves garbage
-   * for the next one, never a gap. Also how a redaction removes the old copies of a message.
+   * length of time still learns how its slot ended. After an append, best effort: a failed sweep
+   * leaves garbage for the next one, never a gap. It is also how an update (a redaction) removes
+   * the old copies of a message; that failure is thrown.
    */
   async sweep(slot: number, value: string, tail: Tail): Promise<void> {
     try {
@@ -219,7 +220,19 @@ export class SlotProtocol {
       for (const rewrite of tail.rewrites) doomed.push(this.keys.segment(rewrite.segment, rewrite.previous))
       await this.store.deleteMany(doomed)
     } catch (error) {
+      // After an append this is garbage collection: what a failed sweep leaves, the next one
+      // removes (it lists every older slot). After an update (a redaction) it removes the old
+      // copies of the message, so the caller must hear that it failed: the old text may remain.
       if (!(error instanceof StorageError)) throw error
+      if (tail.appended === 0) {
+        throw new StorageError(
+          'remove the old copies of an updated message from',
+          this.store.where(this.keys.log),
+          {
+            cause: error,
+          },
+        )
+      }
     }
   }
 
@@ -248,6 +261,7 @@ export class SlotProtocol {
     try {
       await this.store.deleteMany(mine.map((key) => key.key))
     } catch (error) {
+      // Garbage only: a later sweep lists and removes every non-decided key below its slot.
       if (!(error instanceof StorageError)) throw error
     }
   }
