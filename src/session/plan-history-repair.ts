@@ -3,6 +3,7 @@ import { type Message, type ToolResultBlock, toolResults, toolUses } from '../me
 
 export type RepairKind =
   | 'damaged-record'
+  | 'damaged-agent-record'
   | 'interrupted-tool-use'
   | 'orphaned-tool-result'
   | 'displaced-tool-result'
@@ -10,7 +11,10 @@ export type RepairKind =
   | 'consecutive-roles'
   | 'unanswered-prompt'
 
-/** One thing found wrong, and what was done. `written` says whether storage was changed. */
+/**
+ * One thing found wrong, and what was done. `written` says whether storage was changed. `index` is
+ * the message it concerns (for `damaged-agent-record`, the message the window now starts at).
+ */
 export interface Repair {
   kind: RepairKind
   index: number

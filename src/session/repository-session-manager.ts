@@ -4,7 +4,10 @@ import type { HookRegistry } from '../hooks/hook-registry.ts'
 import { type Message, messageSchema } from '../messages/message.ts'
 import { encodeStorageName } from '../storage/storage-name.ts'
 import { loadRepairedHistory, type RepairReport } from './load-repaired-history.ts'
+import type { Repair } from './plan-history-repair.ts'
+import { DamagedRecordError } from './session-errors.ts'
 import type { SessionManager } from './session-manager.ts'
+import type { AgentRecord } from './session-records.ts'
 import type { AgentRef, SessionRepository } from './session-repository.ts'
 
 export interface RepositorySessionManagerOptions {
@@ -90,7 +93,8 @@ export class RepositorySessionManager implements SessionManager {
     this.#agent = agent
     this.#ref = { sessionId: this.sessionId, agentId: this.#agentIdOption ?? agent.agentId }
     await this.repository.createSession({ sessionId: this.sessionId })
-    const record = await this.repository.readAgent(this.#ref)
+    const found: Repair[] = []
+    const record = await this.#readAgentRecord(this.#ref, found)
     const count = await this.repository.countMessages(this.#ref)
     if (record) {
       agent.state.replace(record.state)
@@ -111,11 +115,32 @@ export class RepositorySessionManager implements SessionManager {
         agent.messages.push(message)
         await this.#append(agent, message)
       }
+      await this.#report(agent, found)
     } else {
       // No record but messages: the first run crashed before its end; read from the start.
-      await this.#loadWindow(agent, record?.windowStart ?? 0, { write: true })
+      await this.#loadWindow(agent, record?.windowStart ?? 0, { write: true, found })
     }
     await this.#saveAgent(agent)
+  }
+
+  /**
+   * The agent record, or null. A damaged one holds only state and the window position, never
+   * messages: rather than fail every restore until a person edits it (as snapshot stores do), the
+   * agent starts afresh from the stored history, and the next write keeps the damaged bytes aside.
+   */
+  async #readAgentRecord(ref: AgentRef, found: Repair[]): Promise<AgentRecord | null> {
+    try {
+      return await this.repository.readAgent(ref)
+    } catch (error) {
+      if (!(error instanceof DamagedRecordError)) throw error
+      found.push({
+        kind: 'damaged-agent-record',
+        index: 0,
+        detail: `${error.reason} at ${error.location}; agent state was reset and the window is read from the start`,
+        written: true,
+      })
+      return null
+    }
   }
 
   async #sync(agent: Agent): Promise<void> {
@@ -127,7 +152,11 @@ export class RepositorySessionManager implements SessionManager {
     await this.#loadWindow(agent, (first && this.#indexOf.get(first)) ?? this.#head, { write: false })
   }
 
-  async #loadWindow(agent: Agent, windowStart: number, { write }: { write: boolean }): Promise<void> {
+  async #loadWindow(
+    agent: Agent,
+    windowStart: number,
+    { write, found = [] }: { write: boolean; found?: Repair[] },
+  ): Promise<void> {
     const history = await loadRepairedHistory(this.repository, this.#agentRef(), {
       offset: windowStart,
       adjustWindowStart: true,
@@ -140,9 +169,12 @@ export class RepositorySessionManager implements SessionManager {
     })
     this.#head = history.windowStart + history.entries.length
     this.#behind = false
-    this.#lastReport = { ...this.#agentRef(), repairs: history.repairs }
-    if (history.repairs.length > 0)
-      await agent.hooks.emit('history-repaired', { agent, report: this.#lastReport })
+    await this.#report(agent, [...found, ...history.repairs])
+  }
+
+  async #report(agent: Agent, repairs: Repair[]): Promise<void> {
+    this.#lastReport = { ...this.#agentRef(), repairs }
+    if (repairs.length > 0) await agent.hooks.emit('history-repaired', { agent, report: this.#lastReport })
   }
 
   async #append(agent: Agent, message: Message): Promise<void> {

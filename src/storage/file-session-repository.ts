@@ -152,7 +152,15 @@ export class FileSessionRepository implements SessionRepository {
   async writeAgent(write: AgentWrite): Promise<AgentRecord> {
     const dir = this.#agentDir(write)
     const path = join(dir, 'agent.json')
-    const previous = await this.readAgent(write)
+    let previous: AgentRecord | null = null
+    try {
+      previous = await this.readAgent(write)
+    } catch (error) {
+      // Replacing a damaged agent record (a restore reset it): its bytes are kept aside first, as a
+      // damaged message's are. A record from a newer format is never replaced.
+      if (!(error instanceof DamagedRecordError)) throw error
+      await this.#guard('keep aside', path, async () => this.#keepAside(path, dir, 'agent.json'))
+    }
     const record: AgentRecord = {
       schemaVersion: SCHEMA_VERSION,
       sessionId: write.sessionId,
@@ -270,7 +278,7 @@ export class FileSessionRepository implements SessionRepository {
       if (!TetherError.isInstance(error) || error.code !== 'damaged-record') throw error
       reason = (error as TetherError & { reason: string }).reason
     }
-    const keptAs = join(agentDir, 'quarantine', `${indexName(input.index)}-${Date.now()}.damaged`)
+    const keptAs = this.#quarantinePath(agentDir, indexName(input.index))
     const time = now()
     const record: MessageRecord = {
       schemaVersion: SCHEMA_VERSION,
@@ -284,16 +292,32 @@ export class FileSessionRepository implements SessionRepository {
       damaged: { reason, keptAs },
     }
     await this.#guard('quarantine', target, async () => {
-      await this.#ensureDirectory(join(agentDir, 'quarantine'))
       // Keep the damaged bytes first: a crash between the two steps leaves a copy and the damaged
       // record, and the next repair simply does it again.
-      await this.#files.writeReplacing(keptAs, bytes)
+      await this.#keepAside(target, agentDir, indexName(input.index), keptAs, bytes)
       await this.#files.writeReplacing(target, json(record))
     })
     return record
   }
 
   // Internals
+
+  #quarantinePath(agentDir: string, name: string): string {
+    return join(agentDir, 'quarantine', `${name}-${Date.now()}.damaged`)
+  }
+
+  /** Copies a damaged file's bytes into the agent's quarantine directory, durably; returns the copy's path. */
+  async #keepAside(
+    path: string,
+    agentDir: string,
+    name: string,
+    keptAs = this.#quarantinePath(agentDir, name),
+    bytes?: Uint8Array,
+  ): Promise<string> {
+    await this.#ensureDirectory(join(agentDir, 'quarantine'))
+    await this.#files.writeReplacing(keptAs, bytes ?? (await fs.readFile(path)))
+    return keptAs
+  }
 
   async #readMessage(dir: string, index: number): Promise<MessageRecord> {
     const path = join(dir, indexName(index))

@@ -5,6 +5,7 @@ import {
   Agent,
   DamagedRecordError,
   FileSessionRepository,
+  type RepairReport,
   RepositorySessionManager,
   TetherError,
   UnsupportedSchemaVersionError,
@@ -113,16 +114,45 @@ describe('the file repository meets damaged files', () => {
     ])
   })
 
-  for (const file of ['agent.json', 'session.json']) {
-    it(`a damaged ${file} is a typed error naming the file, never an unhandled exception`, async () => {
-      const directory = await tempDirectory()
-      await sessionWithTurns(directory, 1)
-      const path = file === 'agent.json' ? join(agentDir(directory), file) : join(directory, 'damaged', file)
-      await writeFile(path, '{"schemaVersion":1,"sessionId":')
-      const error = await restore(directory).catch((e: unknown) => e)
-      expect(error).toBeInstanceOf(DamagedRecordError)
-      expect(TetherError.isInstance(error)).toBe(true)
-      expect((error as DamagedRecordError).message).toContain(path)
+  it('a damaged session.json is a typed error naming the file, never an unhandled exception', async () => {
+    const directory = await tempDirectory()
+    await sessionWithTurns(directory, 1)
+    const path = join(directory, 'damaged', 'session.json')
+    await writeFile(path, '{"schemaVersion":1,"sessionId":')
+    const error = await restore(directory).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(DamagedRecordError)
+    expect(TetherError.isInstance(error)).toBe(true)
+    expect((error as DamagedRecordError).message).toContain(path)
+  })
+
+  it('a damaged agent.json does not block the session: state resets, messages restore, bytes kept aside', async () => {
+    const directory = await tempDirectory()
+    await sessionWithTurns(directory, 2)
+    const path = join(agentDir(directory), 'agent.json')
+    await writeFile(path, '{"schemaVersion":1,"sessionId":')
+    const reports: RepairReport[] = []
+    const agent = new Agent({
+      model: new ScriptedModel({ fallback: { text: 'ok' } }),
+      sessionManager: new RepositorySessionManager({
+        ...ref,
+        repository: new FileSessionRepository({ directory }),
+      }),
     })
-  }
+    agent.hooks.on('history-repaired', ({ report }) => {
+      reports.push(report)
+    })
+    await agent.initialize()
+    expect(agent.messages).toHaveLength(4)
+    expect(reports[0]?.repairs.map((repair) => [repair.kind, repair.written])).toEqual([
+      ['damaged-agent-record', true],
+    ])
+    const kept = await readdir(join(agentDir(directory), 'quarantine'))
+    expect(kept).toEqual([expect.stringMatching(/^agent\.json-\d+\.damaged$/)])
+    expect(await readFile(join(agentDir(directory), 'quarantine', kept[0] as string), 'utf8')).toBe(
+      '{"schemaVersion":1,"sessionId":',
+    )
+    // The agent record was written afresh, so the next restore is clean.
+    expect((await new FileSessionRepository({ directory }).readAgent(ref))?.revision).toBe(0)
+    expect((await restore(directory)).messages).toHaveLength(4)
+  })
 })

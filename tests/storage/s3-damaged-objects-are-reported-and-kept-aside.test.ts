@@ -58,6 +58,31 @@ describe('damaged S3 objects are reported by key and kept aside', () => {
     expect(page.unreadable?.[0]?.reason).toContain('Damaged session record')
   })
 
+  it('a damaged agent record does not block the session: state resets, messages restore, bytes kept aside', async () => {
+    const prefix = `agent-record-${sessions++}/`
+    const open = () => new S3SessionRepository({ bucket, prefix, clientConfig: server.clientConfig() })
+    const ref = { sessionId: 'a', agentId: 'default' }
+    const writer = new Agent({
+      model: new ScriptedModel({ fallback: { text: 'ok' } }),
+      sessionManager: new RepositorySessionManager({ sessionId: 'a', repository: open() }),
+    })
+    await writer.run('one')
+    await writer.run('two')
+    const raw = rawBucket(server.clientConfig(), bucket)
+    const layout = new KeyLayout(prefix)
+    await raw.put(layout.agentRecord(ref), '{"schemaVersion":1,"revis')
+
+    const manager = new RepositorySessionManager({ sessionId: 'a', repository: open() })
+    const agent = new Agent({ model: new ScriptedModel(), sessionManager: manager })
+    await agent.initialize()
+    expect(agent.messages).toHaveLength(4)
+    expect(manager.lastRepairReport?.repairs.map((repair) => repair.kind)).toEqual(['damaged-agent-record'])
+    const kept = await raw.keys(layout.agentLayout(ref).quarantine('agent.json'))
+    expect(kept).toHaveLength(1)
+    expect(await raw.get(kept[0] as string)).toBe('{"schemaVersion":1,"revis')
+    expect((await open().readAgent(ref))?.revision).toBe(0)
+  })
+
   it('a garbage tail: DamagedRecordError names its key; a restore keeps the bytes and goes on', async () => {
     const { ref, repository, raw, keys, tailKey } = await setUp(120)
     await raw.put(tailKey, '{"schemaVersion":1,"kind":"tail","records":[{"trunc')

@@ -9,8 +9,6 @@ import { sessionId, storeFlags, wholeNumber } from '../cli-schemas.ts'
 import { openStoreFlag } from '../store.ts'
 
 /** Repairs that changed storage are worth a line at start; notes (a merged prompt) are for `repair --dry-run`. */
-const WRITTEN_REPAIRS = new Set(['damaged-record', 'interrupted-tool-use'])
-
 export const command = defineCommand({
   input: z.object({
     session: sessionId,
@@ -50,8 +48,7 @@ export const command = defineCommand({
         : `restored ${stored} messages from ${input.session}${inContext < stored ? ` (the last ${inContext} in context)` : ''}\n`,
     )
     for (const repair of sessionManager.lastRepairReport?.repairs ?? []) {
-      if (WRITTEN_REPAIRS.has(repair.kind))
-        context.stderr.write(`repaired message ${repair.index}: ${repair.detail}\n`)
+      if (repair.written) context.stderr.write(`repaired message ${repair.index}: ${repair.detail}\n`)
     }
 
     const summary = await chatLoop(agent, context)

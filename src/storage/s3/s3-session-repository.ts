@@ -176,8 +176,11 @@ export class S3SessionRepository implements SessionRepository {
         try {
           revision = (parseRecord(agentRecordSchema, stored.text, this.#store.where(key)).revision ?? 0) + 1
         } catch (error) {
-          // A damaged agent record is replaced (it holds no messages); a newer format is not.
+          // A damaged agent record is replaced (it holds no messages), its bytes kept aside first
+          // as a damaged message's are; a newer format is never replaced.
           if (!(error instanceof DamagedRecordError)) throw error
+          const keptAs = this.#layout.agentLayout(write).quarantine(`agent.json-${Date.now()}.damaged`)
+          await this.#store.put(keptAs, stored.text)
         }
       }
       const record: AgentRecord = {
