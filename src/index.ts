@@ -98,7 +98,13 @@ export type {
   UnreadableSession,
 } from './session/session-repository.ts'
 // Storage (the file repository is Node-only; the S3 one is the `tether-agents/s3` subpath)
+export { DecryptionError } from './storage/decryption-error.ts'
 export { defaultSessionsDirectory } from './storage/default-sessions-directory.ts'
+export {
+  EncryptedSessionRepository,
+  type EncryptedSessionRepositoryOptions,
+  type EncryptionKey,
+} from './storage/encrypted-session-repository.ts'
 export {
   FileSessionRepository,
   type FileSessionRepositoryOptions,
