@@ -32,7 +32,7 @@ try {
   check(`
     const core = await import('tether-agents')
     const testing = await import('tether-agents/testing')
-    for (const name of ['Agent', 'RepositorySessionManager', 'FileSessionRepository', 'MemorySessionRepository', 'TetherError'])
+    for (const name of ['Agent', 'RepositorySessionManager', 'FileSessionRepository', 'MemorySessionRepository', 'EncryptedSessionRepository', 'TetherError'])
       if (typeof core[name] !== 'function') throw new Error('tether-agents does not export ' + name)
     const agent = new core.Agent({ model: new testing.ScriptedModel({ fallback: { text: 'packed ok' } }) })
     const result = await agent.run('hi')
