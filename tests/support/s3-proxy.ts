@@ -43,7 +43,16 @@ export async function startS3Proxy(targetPort: number): Promise<S3Proxy> {
   let decide: ((request: ProxiedRequest) => Fault | undefined) | undefined
 
   const server: Server = createServer(async (req, res) => {
-    const body = await readBody(req)
+    // A client that gives up (a timeout test) resets its socket: that ends this request, never the run.
+    req.on('error', () => req.socket.destroy())
+    res.on('error', () => req.socket.destroy())
+    let body: Buffer
+    try {
+      body = await readBody(req)
+    } catch {
+      req.socket.destroy()
+      return
+    }
     const info = describe(req)
     counts[info.operation]++
     bytes += body.length
@@ -62,7 +71,14 @@ export async function startS3Proxy(targetPort: number): Promise<S3Proxy> {
     const upstream = forward(
       { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers },
       async (answer) => {
-        const payload = await readBody(answer)
+        let payload: Buffer
+        try {
+          payload = await readBody(answer)
+        } catch {
+          // The store reset the connection mid-answer: the client sees a dropped connection.
+          req.socket.destroy()
+          return
+        }
         bytes += payload.length
         if (fault?.kind === 'drop-after') {
           req.socket.destroy()
