@@ -26,7 +26,8 @@ import type {
   UnreadableSession,
 } from '../../session/session-repository.ts'
 import { KeyLayout } from './s3-key-layout.ts'
-import { S3MessageLog } from './s3-message-log.ts'
+import { type LogLayout, S3AgentLog } from './s3-agent-log.ts'
+import { storeEnforcesConditionalWrites } from './s3-conditional-probe.ts'
 import { S3ObjectStore } from './s3-object-store.ts'
 import { encode } from './s3-record-codec.ts'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, sleep } from './s3-retry-policy.ts'
@@ -46,11 +47,14 @@ export interface S3SessionRepositoryOptions {
   segmentSize?: number
   retry?: Partial<RetryPolicy>
   /**
-   * Also send `If-None-Match`/`If-Match` (AWS S3 since 2024, MinIO, R2). Correctness never needs
-   * them; where honoured they make agent-record revisions strictly grow and let only one
-   * `createSession` win. Leave off for stores that reject the headers. Default false.
+   * Whether to use the store's conditional writes (`If-None-Match: *`, `If-Match`: AWS S3 since
+   * 2024, R2, MinIO, Ceph RGW). With them a new agent log keeps one object per message, claimed
+   * by a conditional PUT (an append is one request); without them, slots agreed with Disk Paxos
+   * over plain PUT and LIST. `'auto'` (the default) probes the store once per client, bucket and
+   * prefix before starting a new log. Either way an existing log keeps the layout it was started
+   * in, so devices configured differently never split one history. docs/s3-storage-format.md.
    */
-  conditionalWrites?: boolean
+  conditionalWrites?: boolean | 'auto'
 }
 
 const DEFAULT_PAGE = 100
@@ -73,7 +77,8 @@ export class S3SessionRepository implements SessionRepository {
   readonly #store: S3ObjectStore
   readonly #layout: KeyLayout
   readonly #segmentSize: number
-  readonly #logs = new Map<string, S3MessageLog>()
+  readonly #logs = new Map<string, S3AgentLog>()
+  readonly #conditionalWrites: boolean | 'auto'
 
   constructor(options: S3SessionRepositoryOptions) {
     if (!options.bucket) throw new ConfigurationError('S3SessionRepository needs a bucket name.')
@@ -96,7 +101,8 @@ export class S3SessionRepository implements SessionRepository {
         maxAttempts: 1,
       })
     const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry }
-    this.#store = new S3ObjectStore(client, options.bucket, policy, options.conditionalWrites ?? false)
+    this.#conditionalWrites = options.conditionalWrites ?? 'auto'
+    this.#store = new S3ObjectStore(client, options.bucket, policy, this.#conditionalWrites === true)
   }
 
   // Sessions
@@ -270,7 +276,17 @@ export class S3SessionRepository implements SessionRepository {
 
   // Internals
 
-  #log(ref: AgentRef): S3MessageLog {
+  /** The layout a new log starts in: conditional writes where the store enforces them. */
+  async #newLogLayout(): Promise<LogLayout> {
+    const enforced =
+      this.#conditionalWrites === 'auto'
+        ? await storeEnforcesConditionalWrites(this.#store, this.prefix)
+        : this.#conditionalWrites
+    if (enforced) this.#store.conditionalWrites = true
+    return enforced ? 'messages' : 'slots'
+  }
+
+  #log(ref: AgentRef): S3AgentLog {
     const dir = this.#layout.agentDir(ref)
     let log = this.#logs.get(dir)
     if (!log) {
@@ -278,7 +294,17 @@ export class S3SessionRepository implements SessionRepository {
         const oldest = this.#logs.keys().next().value
         if (oldest !== undefined) this.#logs.delete(oldest)
       }
-      log = new S3MessageLog(this.#store, this.#layout.agentLayout(ref), ref, this.#segmentSize)
+      log = new S3AgentLog(
+        this.#store,
+        this.#layout.agentLayout(ref),
+        ref,
+        this.#segmentSize,
+        () => this.#newLogLayout(),
+        // A log in the message layout was started on a store that enforces conditional writes.
+        () => {
+          if (this.#conditionalWrites !== false) this.#store.conditionalWrites = true
+        },
+      )
       this.#logs.set(dir, log)
     }
     return log
