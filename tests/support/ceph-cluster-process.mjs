@@ -67,7 +67,8 @@ function fail(reason) {
 }
 
 async function start() {
-  for (const sub of ['mon/ceph-a', 'osd/ceph-0', 'run', 'log', 'rgw']) mkdirSync(join(data, sub), { recursive: true })
+  for (const sub of ['mon/ceph-a', 'osd/ceph-0', 'run', 'log', 'rgw'])
+    mkdirSync(join(data, sub), { recursive: true })
   const fsid = randomUUID()
   const [monPort, rgwPort] = [await freePort(), await freePort()]
   const conf = join(data, 'ceph.conf')
@@ -105,7 +106,15 @@ rgw_data = ${data}/rgw
   )
   writeFileSync(join(data, 'keyring'), '')
   const c = ['-c', conf]
-  await run('monmaptool', ['--create', '--fsid', fsid, '--addv', 'a', `[v1:127.0.0.1:${monPort}]`, join(data, 'monmap')])
+  await run('monmaptool', [
+    '--create',
+    '--fsid',
+    fsid,
+    '--addv',
+    'a',
+    `[v1:127.0.0.1:${monPort}]`,
+    join(data, 'monmap'),
+  ])
   await run('ceph-mon', [...c, '--mkfs', '-i', 'a', '--monmap', join(data, 'monmap')])
   daemon('ceph-mon', [...c, '-i', 'a', '-f'])
   const osdUuid = randomUUID()
@@ -118,7 +127,19 @@ rgw_data = ${data}/rgw
   daemon('radosgw', [...c, '-n', 'client.rgw', '-f'])
   await run(
     'radosgw-admin',
-    [...c, 'user', 'create', '--uid', 'tether', '--display-name', 'tether tests', '--access-key', ACCESS_KEY, '--secret-key', SECRET_KEY],
+    [
+      ...c,
+      'user',
+      'create',
+      '--uid',
+      'tether',
+      '--display-name',
+      'tether tests',
+      '--access-key',
+      ACCESS_KEY,
+      '--secret-key',
+      SECRET_KEY,
+    ],
     { timeout: 60_000 },
   )
   const endpoint = `http://127.0.0.1:${rgwPort}`

@@ -92,10 +92,12 @@ async function waitForReady(directory: string): Promise<Ready> {
   const deadline = Date.now() + 120_000
   for (;;) {
     const failed = join(directory, 'failed.json')
-    if (existsSync(failed)) throw new Error(`The Ceph test cluster did not start: ${readFileSync(failed, 'utf8')}`)
+    if (existsSync(failed))
+      throw new Error(`The Ceph test cluster did not start: ${readFileSync(failed, 'utf8')}`)
     const ready = join(directory, 'ready.json')
     if (existsSync(ready)) return JSON.parse(readFileSync(ready, 'utf8')) as Ready
-    if (Date.now() > deadline) throw new Error(`The Ceph test cluster in ${directory} was not ready after 120 s`)
+    if (Date.now() > deadline)
+      throw new Error(`The Ceph test cluster in ${directory} was not ready after 120 s`)
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
 }

@@ -15,7 +15,14 @@ import {
 import type { AgentRef } from '../../session/session-repository.ts'
 import type { AgentKeys } from './s3-key-layout.ts'
 import type { S3ObjectStore } from './s3-object-store.ts'
-import { decodePack, PACK_COPY_LIMIT, PACK_SIZE, type Pack, packEndingAt, packStart } from './s3-pack-codec.ts'
+import {
+  decodePack,
+  PACK_COPY_LIMIT,
+  PACK_SIZE,
+  type Pack,
+  packEndingAt,
+  packStart,
+} from './s3-pack-codec.ts'
 import { encode } from './s3-record-codec.ts'
 import { sleep } from './s3-retry-policy.ts'
 
@@ -101,18 +108,23 @@ export class S3ConditionalLog {
       const start = await this.#refreshCount()
       const time = new Date().toISOString()
       const records = messages.map((message, i) => this.#record(start + i, message, time))
+      const written = new Map<number, Known>()
       for (let i = 0; i < records.length; i += 16) {
         await Promise.all(
           records.slice(i, i + 16).map(async (record) => {
             const text = encode(record)
-            const etag = await this.#store.write(this.#keys.message(record.index), text, { ifNoneMatch: true })
+            const etag = await this.#store.write(this.#keys.message(record.index), text, {
+              ifNoneMatch: true,
+            })
             if (etag === null) throw new SessionConflictError(this.#ref.sessionId, this.#ref.agentId, start)
+            written.set(record.index, { text, etag })
             this.#remember(record.index, { text, etag })
           }),
         )
       }
       this.#count = start + records.length
-      for (const record of records) await this.#seal(record.index, true)
+      const known = (index: number) => written.get(index) ?? this.#known.get(index)
+      for (const record of records) await this.#seal(record.index, known, true)
       return records
     })
   }
@@ -181,7 +193,9 @@ export class S3ConditionalLog {
           if (!(error instanceof DamagedRecordError)) throw error
           reason = error.reason
         }
-        const keptAs = this.#keys.quarantine(`message-${index}-${Date.now()}-${randomBytes(4).toString('hex')}.damaged`)
+        const keptAs = this.#keys.quarantine(
+          `message-${index}-${Date.now()}-${randomBytes(4).toString('hex')}.damaged`,
+        )
         // The damaged bytes first, so a crash after this leaves them kept and the record unchanged.
         await this.#store.put(keptAs, stored.text)
         const copy = await this.#packCopy(index)
@@ -228,7 +242,7 @@ export class S3ConditionalLog {
       if (index === 0) await this.#checkNoSlotLayout(key)
       this.#count = index + 1
       this.#remember(index, { text, etag })
-      await this.#seal(index, false)
+      await this.#seal(index, (i) => this.#known.get(i), false)
       return record
     }
     throw new StorageError('append to', `${this.#store.where(this.#keys.log)} (no free index after retries)`)
@@ -250,11 +264,11 @@ export class S3ConditionalLog {
   }
 
   /** Writes the pack ending at `index` from known records; skipped when one is not known. */
-  async #seal(index: number, strict: boolean): Promise<void> {
+  async #seal(index: number, lookup: (index: number) => Known | undefined, strict: boolean): Promise<void> {
     if ((index + 1) % PACK_SIZE !== 0) return
     const entries: Pack['entries'] = []
     for (let i = packStart(index); i <= index; i++) {
-      const known = this.#known.get(i)
+      const known = lookup(i)
       if (known === undefined) return
       entries.push(
         known.text.length <= PACK_COPY_LIMIT
@@ -334,7 +348,9 @@ export class S3ConditionalLog {
         const index = pack.start + i
         if (index < from || index >= to || texts.has(index) || entry.record === undefined) continue
         if (entry.etag === listing.etags.get(index)) {
-          texts.set(index, { text: JSON.stringify(entry.record), where: `${this.#store.where(key)}#${index}` })
+          const text = encode(entry.record)
+          texts.set(index, { text, where: `${this.#store.where(key)}#${index}` })
+          this.#remember(index, { text, etag: entry.etag })
         }
       }
     })
@@ -359,7 +375,9 @@ export class S3ConditionalLog {
     const stored = await this.#store.get(key)
     if (stored === null) return null
     try {
-      const entry = decodePack(stored.text, this.#store.where(key)).entries[index - packStart(packEndingAt(index))]
+      const entry = decodePack(stored.text, this.#store.where(key)).entries[
+        index - packStart(packEndingAt(index))
+      ]
       return entry?.record === undefined ? null : this.#decode(JSON.stringify(entry.record), index)
     } catch (error) {
       if (error instanceof DamagedRecordError) return null
@@ -406,7 +424,8 @@ export class S3ConditionalLog {
 
   #decode(text: string, index: number, where = this.#where(index)): MessageRecord {
     const record = parseRecord(messageRecordSchema, text, where, index) as MessageRecord
-    if (record.index !== index) throw new DamagedRecordError(where, `holds index ${record.index}, not ${index}`, index)
+    if (record.index !== index)
+      throw new DamagedRecordError(where, `holds index ${record.index}, not ${index}`, index)
     return record
   }
 

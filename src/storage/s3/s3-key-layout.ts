@@ -166,7 +166,8 @@ export class AgentKeys {
   /** Parses a key of the conditional-write layout; a key this version does not know is refused. */
   parseMessageKey(key: string): { kind: 'message' | 'pack'; index: number } {
     const match = /^m(\d{12})(\.pack)?$/.exec(key.slice(this.log.length))
-    if (!key.startsWith(this.log) || !match) throw new UnsupportedSchemaVersionError(`s3 key ${key}`, 3, [1, 2])
+    if (!key.startsWith(this.log) || !match)
+      throw new UnsupportedSchemaVersionError(`s3 key ${key}`, 3, [1, 2])
     return { kind: match[2] === undefined ? 'message' : 'pack', index: MAX_SLOT - Number(match[1]) }
   }
 

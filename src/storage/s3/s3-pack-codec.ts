@@ -34,4 +34,5 @@ export function decodePack(text: string, where: string): Pack {
 
 /** The first index of the pack that ends at `index`, if a pack ends there. */
 export const packStart = (last: number): number => last - PACK_SIZE + 1
-export const packEndingAt = (index: number): number => Math.floor(index / PACK_SIZE) * PACK_SIZE + PACK_SIZE - 1
+export const packEndingAt = (index: number): number =>
+  Math.floor(index / PACK_SIZE) * PACK_SIZE + PACK_SIZE - 1

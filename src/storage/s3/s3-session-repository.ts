@@ -25,9 +25,9 @@ import type {
   SessionRepository,
   UnreadableSession,
 } from '../../session/session-repository.ts'
-import { KeyLayout } from './s3-key-layout.ts'
 import { type LogLayout, S3AgentLog } from './s3-agent-log.ts'
 import { storeEnforcesConditionalWrites } from './s3-conditional-probe.ts'
+import { KeyLayout } from './s3-key-layout.ts'
 import { S3ObjectStore } from './s3-object-store.ts'
 import { encode } from './s3-record-codec.ts'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, sleep } from './s3-retry-policy.ts'
@@ -79,6 +79,8 @@ export class S3SessionRepository implements SessionRepository {
   readonly #segmentSize: number
   readonly #logs = new Map<string, S3AgentLog>()
   readonly #conditionalWrites: boolean | 'auto'
+  /** ETag and revision of agent records this handle wrote or read (used where If-Match holds). */
+  readonly #agentVersions = new Map<string, { etag: string; revision: number }>()
 
   constructor(options: S3SessionRepositoryOptions) {
     if (!options.bucket) throw new ConfigurationError('S3SessionRepository needs a bucket name.')
@@ -169,48 +171,76 @@ export class S3SessionRepository implements SessionRepository {
     // behind; a later delete removes them.
     for await (const keys of this.#store.listAll(dir)) await this.#store.deleteMany(keys)
     for (const [key, log] of this.#logs) if (key.startsWith(dir)) log.forget()
+    for (const key of [...this.#agentVersions.keys()])
+      if (key.startsWith(dir)) this.#agentVersions.delete(key)
   }
 
   // Agents
 
   async writeAgent(write: AgentWrite): Promise<AgentRecord> {
     const key = this.#layout.agentRecord(write)
+    // Where the store enforces If-Match, the version this handle last wrote or read is enough:
+    // a stale one gets 412 and the record is read again. Elsewhere it is read every time.
+    let known = this.#store.conditionalWrites ? this.#agentVersions.get(key) : undefined
     for (let attempt = 0; ; attempt++) {
-      const stored = await this.#store.get(key)
-      let revision = 0
-      if (stored) {
-        try {
-          revision = (parseRecord(agentRecordSchema, stored.text, this.#store.where(key)).revision ?? 0) + 1
-        } catch (error) {
-          // A damaged agent record is replaced (it holds no messages), its bytes kept aside first
-          // as a damaged message's are; a newer format is never replaced.
-          if (!(error instanceof DamagedRecordError)) throw error
-          const keptAs = this.#layout.agentLayout(write).quarantine(`agent.json-${Date.now()}.damaged`)
-          await this.#store.put(keptAs, stored.text)
-        }
-      }
+      const version = known ?? (await this.#agentVersion(key, write))
       const record: AgentRecord = {
         schemaVersion: SCHEMA_VERSION,
         sessionId: write.sessionId,
         agentId: write.agentId,
-        revision,
+        revision: version.etag === undefined ? 0 : version.revision + 1,
         state: write.state,
         conversationManagerState: write.conversationManagerState,
         windowStart: write.windowStart,
         updatedAt: now(),
       }
-      const condition = stored?.etag === undefined ? { ifNoneMatch: true } : { ifMatch: stored.etag }
-      if (await this.#store.put(key, encode(record), condition)) return record
+      const condition = version.etag === undefined ? { ifNoneMatch: true } : { ifMatch: version.etag }
+      const text = encode(record)
+      const etag = this.#store.conditionalWrites
+        ? await this.#store.write(key, text, condition)
+        : await this.#store.put(key, text).then(() => undefined)
+      if (etag !== null) {
+        if (etag !== undefined) this.#rememberAgent(key, { etag, revision: record.revision })
+        return record
+      }
       // Only with conditional writes: another writer got in between; read its revision and retry.
+      known = undefined
       if (attempt >= 8) throw new StorageError('write', `${this.#store.where(key)} (it kept changing)`)
     }
   }
 
+  /** The stored agent record's revision and ETag; a damaged one's bytes are kept aside first. */
+  async #agentVersion(key: string, ref: AgentRef): Promise<{ etag: string | undefined; revision: number }> {
+    const stored = await this.#store.get(key)
+    if (!stored) return { etag: undefined, revision: -1 }
+    try {
+      const revision = parseRecord(agentRecordSchema, stored.text, this.#store.where(key)).revision ?? 0
+      return { etag: stored.etag, revision }
+    } catch (error) {
+      // A damaged agent record is replaced (it holds no messages), its bytes kept aside first
+      // as a damaged message's are; a newer format is never replaced.
+      if (!(error instanceof DamagedRecordError)) throw error
+      const keptAs = this.#layout.agentLayout(ref).quarantine(`agent.json-${Date.now()}.damaged`)
+      await this.#store.put(keptAs, stored.text)
+      return { etag: stored.etag, revision: -1 }
+    }
+  }
+
+  #rememberAgent(key: string, version: { etag: string; revision: number }): void {
+    this.#agentVersions.delete(key)
+    this.#agentVersions.set(key, version)
+    const oldest = this.#agentVersions.keys().next().value
+    if (this.#agentVersions.size > MAX_LOGS && oldest !== undefined) this.#agentVersions.delete(oldest)
+  }
+
   async readAgent(ref: AgentRef): Promise<AgentRecord | null> {
-    return this.#readRecord(
-      this.#layout.agentRecord(ref),
-      (text, where) => parseRecord(agentRecordSchema, text, where) as AgentRecord,
-    )
+    const key = this.#layout.agentRecord(ref)
+    return this.#readRecord(key, (text, where, etag) => {
+      const record = parseRecord(agentRecordSchema, text, where) as AgentRecord
+      // Kept whatever the mode: writeAgent uses it only once the store is known to enforce If-Match.
+      if (etag !== undefined) this.#rememberAgent(key, { etag, revision: record.revision ?? 0 })
+      return record
+    })
   }
 
   async listAgents({ sessionId }: SessionRef): Promise<AgentRecord[]> {
@@ -314,12 +344,15 @@ export class S3SessionRepository implements SessionRepository {
    * GET and parse a small mutable record. One re-read on damage: some S3-compatible servers
    * (s3rver) let a GET see an object halfway through being replaced; real damage stays damaged.
    */
-  async #readRecord<T>(key: string, parse: (text: string, where: string) => T): Promise<T | null> {
+  async #readRecord<T>(
+    key: string,
+    parse: (text: string, where: string, etag: string | undefined) => T,
+  ): Promise<T | null> {
     for (let attempt = 0; ; attempt++) {
       const stored = await this.#store.get(key)
       if (stored === null) return null
       try {
-        return parse(stored.text, this.#store.where(key))
+        return parse(stored.text, this.#store.where(key), stored.etag)
       } catch (error) {
         if (!(error instanceof DamagedRecordError) || attempt > 0) throw error
         await sleep(50)
