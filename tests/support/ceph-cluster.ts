@@ -15,6 +15,7 @@ export const CEPH_WATCH_VARIABLE = 'TETHER_CEPH_WATCH_PID'
 
 export interface CephCluster {
   endpoint: string
+  credentials: { accessKeyId: string; secretAccessKey: string }
   clientConfig(endpoint?: string): S3ClientConfig
   createBucket(name?: string): Promise<string>
 }
@@ -74,6 +75,7 @@ async function connect(): Promise<CephCluster> {
   const admin = new S3Client(config())
   return {
     endpoint: ready.endpoint,
+    credentials: { accessKeyId: ready.accessKeyId, secretAccessKey: ready.secretAccessKey },
     clientConfig: config,
     async createBucket(name = `tether-${process.pid}-${Date.now().toString(36)}-${buckets++}`) {
       await admin.send(new CreateBucketCommand({ Bucket: name }))

@@ -6,7 +6,13 @@ const worker = fileURLToPath(new URL('./session-worker.ts', import.meta.url))
 /** Where a worker's session lives. */
 export type WorkerStore =
   | { kind: 'file'; directory: string }
-  | { kind: 's3'; endpoint: string; bucket: string; prefix: string }
+  | { kind: 's3'; endpoint: string; bucket: string; prefix: string; credentials?: S3Credentials }
+
+/** Keys for an S3 worker's store; s3rver's fixed ones when absent. */
+export interface S3Credentials {
+  accessKeyId: string
+  secretAccessKey: string
+}
 
 export interface WorkerOutcome {
   code: number | null

@@ -1,11 +1,14 @@
 import type { S3ClientConfig } from '@aws-sdk/client-s3'
 import { cephSkipNote, cephUnavailable, useCephCluster } from './ceph-cluster.ts'
-import { startS3Server } from './s3-server.ts'
+import type { S3Credentials } from './run-session-worker.ts'
+import { S3RVER_CREDENTIALS, startS3Server } from './s3-server.ts'
 
 /** One S3-compatible store the S3 suites run against, started for a test file. */
 export interface S3TestTarget {
   endpoint: string
   port: number
+  /** For worker processes, which build their own client. */
+  credentials: S3Credentials
   clientConfig(endpoint?: string): S3ClientConfig
   createBucket(name?: string): Promise<string>
   stop(): Promise<void>
@@ -26,7 +29,12 @@ export interface S3TargetKind {
  * them, like AWS S3, R2 and MinIO). Ceph is shared by the whole run; s3rver is one per file.
  */
 export const S3_TARGETS: readonly S3TargetKind[] = [
-  { name: 's3rver', conditionalWrites: false, unavailable: undefined, start: startS3Server },
+  {
+    name: 's3rver',
+    conditionalWrites: false,
+    unavailable: undefined,
+    start: async () => ({ ...(await startS3Server()), credentials: S3RVER_CREDENTIALS }),
+  },
   {
     name: `Ceph RGW${cephSkipNote()}`,
     conditionalWrites: true,
@@ -36,6 +44,7 @@ export const S3_TARGETS: readonly S3TargetKind[] = [
       return {
         endpoint: cluster.endpoint,
         port: Number(new URL(cluster.endpoint).port),
+        credentials: cluster.credentials,
         clientConfig: cluster.clientConfig,
         createBucket: cluster.createBucket,
         // The run's shared cluster stops at the end of the run (tests/support/ceph-global-setup.ts).

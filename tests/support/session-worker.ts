@@ -38,7 +38,7 @@ async function open(store: WorkerStore): Promise<SessionRepository> {
       endpoint: store.endpoint,
       forcePathStyle: true,
       region: 'us-east-1',
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      credentials: store.credentials ?? { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     },
   })
 }

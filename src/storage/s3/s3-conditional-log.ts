@@ -223,19 +223,22 @@ export class S3ConditionalLog {
       const record = this.#record(index, message, new Date().toISOString())
       const text = encode(record)
       const key = this.#keys.message(index)
-      let etag = await this.#store.write(key, text, { ifNoneMatch: true })
+      const attempts = { count: 0 }
+      let etag = await this.#store.write(key, text, { ifNoneMatch: true }, attempts)
       if (etag === null) {
-        // 412: the index is taken. By us, when an earlier attempt of this PUT landed but its
-        // answer was lost (the bytes are ours to the millisecond); else by another writer.
-        const stored = await this.#store.get(key)
+        // 412: the index is taken. By us only if an earlier attempt of this PUT landed but its
+        // answer was lost (then the bytes are ours to the millisecond); else by another writer.
+        const stored = attempts.count > 1 ? await this.#store.get(key) : null
         if (stored?.text === text) etag = stored.etag ?? ''
         else {
           if (stored?.etag !== undefined) this.#remember(index, { text: stored.text, etag: stored.etag })
           if (expectedIndex !== undefined) {
             throw new SessionConflictError(this.#ref.sessionId, this.#ref.agentId, expectedIndex)
           }
-          this.#count = null
-          await sleep(Math.random() * Math.min(100, 2 ** attempt))
+          // Usually another device is one message ahead: try the next index at once. Far behind
+          // (three misses in a row), LIST for the head instead of walking to it.
+          this.#count = attempt % 3 !== 2 ? index + 1 : null
+          if (this.#count === null) await sleep(Math.random() * Math.min(100, 2 ** attempt))
           continue
         }
       }

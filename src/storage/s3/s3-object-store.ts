@@ -81,13 +81,20 @@ export class S3ObjectStore {
    * or null when the store refused with 412 (or 409 for `ifNoneMatch`: a retried PUT whose first
    * attempt landed meets its own object, which the caller tells apart by reading it).
    */
-  async write(key: string, text: string, condition: Condition = {}): Promise<string | null> {
+  async write(
+    key: string,
+    text: string,
+    condition: Condition = {},
+    /** Counts the attempts made: a 412 on the first one cannot be our own earlier PUT. */
+    attempts: { count: number } = { count: 0 },
+  ): Promise<string | null> {
     const guard = {
       ...(condition.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
       // Without quotes: Ceph 16 compares the bare ETag; AWS S3 accepts both forms.
       ...(condition.ifMatch === undefined ? {} : { IfMatch: bareEtag(condition.ifMatch) }),
     }
     return withRetries(this.policy, 'write', this.where(key), async (abortSignal) => {
+      attempts.count++
       try {
         const response = await this.client.send(
           new PutObjectCommand({
