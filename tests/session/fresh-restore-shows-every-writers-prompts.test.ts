@@ -37,10 +37,19 @@ async function writersThenFreshRestore(
 ) {
   const labels = Array.from({ length: processes }, (_, i) => `P${i}`)
   await runWorkersTogether(
-    labels.map((label) => ({ store, sessionId, label, turns: TURNS, withTools: true, manager: writerManager })),
+    labels.map((label) => ({
+      store,
+      sessionId,
+      label,
+      turns: TURNS,
+      withTools: true,
+      manager: writerManager,
+    })),
   )
   const restored = await restoreInFreshProcess(store, sessionId, 'null')
-  const acknowledged = labels.flatMap((label) => Array.from({ length: TURNS }, (_, t) => `${label} turn ${t}`))
+  const acknowledged = labels.flatMap((label) =>
+    Array.from({ length: TURNS }, (_, t) => `${label} turn ${t}`),
+  )
   expect(prompts(restored).sort()).toEqual(acknowledged.sort())
   expectValidForModel(restored)
   return restored
@@ -97,11 +106,12 @@ describe('a fresh restore shows every prompt any writer stored', () => {
     afterAll(async () => {
       await server?.stop()
     })
-    const s3Store = (prefix: string) =>
-      ({ kind: 's3', endpoint: server.endpoint, bucket, prefix }) as const
+    const s3Store = (prefix: string) => ({ kind: 's3', endpoint: server.endpoint, bucket, prefix }) as const
 
     for (const processes of [2, 3, 6]) {
-      it(`${processes} device processes whose agents send the whole conversation`, { timeout: 120_000 }, async () => {
+      it(`${processes} device processes whose agents send the whole conversation`, {
+        timeout: 120_000,
+      }, async () => {
         await writersThenFreshRestore(s3Store(`fresh-${processes}/`), 'shared', processes, 'null')
       })
     }

@@ -115,9 +115,18 @@ export async function restoreInFreshProcess(
   sessionId: string,
   manager = 'null',
 ): Promise<Message[]> {
-  const outcome = await runSessionWorker({ store, sessionId, label: 'reader', turns: 0, withTools: false, manager })
+  const outcome = await runSessionWorker({
+    store,
+    sessionId,
+    label: 'reader',
+    turns: 0,
+    withTools: false,
+    manager,
+  })
   if (outcome.code !== 0) throw new Error(`restoring process failed (${outcome.code}): ${outcome.stderr}`)
-  return [...outcome.stdout.matchAll(/^context (.*)$/gm)].map((match) => JSON.parse(match[1] as string) as Message)
+  return [...outcome.stdout.matchAll(/^context (.*)$/gm)].map(
+    (match) => JSON.parse(match[1] as string) as Message,
+  )
 }
 
 /** The turns each worker acknowledged (`run` returned), as `<label> turn <n>` prompts. */
