@@ -36,12 +36,23 @@ type WorkerArgs = {
  */
 export function runSessionWorker(
   args: WorkerArgs,
-  options: { killAfterMs?: number; killAfterReadyMs?: number; go?: Promise<void>; onReady?: () => void } = {},
+  options: {
+    killAfterMs?: number
+    killAfterReadyMs?: number
+    go?: Promise<void>
+    onReady?: () => void
+    /** Runs the worker under `ulimit -n`, the descriptor limit of a constrained host. */
+    maxOpenFiles?: number
+  } = {},
 ): Promise<WorkerOutcome> {
+  const limit =
+    options.maxOpenFiles === undefined ? [] : ['-c', `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`]
   return new Promise((resolve, reject) => {
     const child = spawn(
-      process.execPath,
+      limit.length === 0 ? process.execPath : '/bin/sh',
       [
+        ...limit,
+        ...(limit.length === 0 ? [] : [process.execPath]),
         worker,
         JSON.stringify(args.store),
         args.sessionId,
@@ -114,15 +125,12 @@ export async function restoreInFreshProcess(
   store: WorkerStore,
   sessionId: string,
   manager = 'null',
+  options: { maxOpenFiles?: number } = {},
 ): Promise<Message[]> {
-  const outcome = await runSessionWorker({
-    store,
-    sessionId,
-    label: 'reader',
-    turns: 0,
-    withTools: false,
-    manager,
-  })
+  const outcome = await runSessionWorker(
+    { store, sessionId, label: 'reader', turns: 0, withTools: false, manager },
+    options,
+  )
   if (outcome.code !== 0) throw new Error(`restoring process failed (${outcome.code}): ${outcome.stderr}`)
   return [...outcome.stdout.matchAll(/^context (.*)$/gm)].map(
     (match) => JSON.parse(match[1] as string) as Message,
