@@ -2,6 +2,7 @@ import type { Agent } from '../agent/agent.ts'
 import type { ConversationManager, ConversationManagerState } from '../conversation/conversation-manager.ts'
 import { ConfigurationError } from '../errors/configuration-error.ts'
 import type { HookRegistry } from '../hooks/hook-registry.ts'
+import { jsonEqual } from '../messages/json-equal.ts'
 import { type Message, messageSchema } from '../messages/message.ts'
 import { encodeStorageName } from '../storage/storage-name.ts'
 import { loadRepairedHistory, type RepairReport } from './load-repaired-history.ts'
@@ -206,14 +207,24 @@ export class RepositorySessionManager implements SessionManager {
       return this.#loadWindow(agent, this.#windowStart, { write: this.#reload === 'repair' })
     }
     if (count === this.#head) return
-    // Only other writers' newer messages are missing: read just those (a damaged one among them
-    // takes the tolerant path of a whole-window read instead).
+    // Only other writers' newer messages are missing: read just those, plus our last one to check
+    // the history under it was not rewritten (a sync that put another device's messages before
+    // ours). A rewrite, or a damaged record among the new ones, takes a whole-window read instead.
+    const last = agent.messages.at(-1)
+    const lastIndex = last === undefined ? undefined : this.#indexOf.get(last)
+    const from = lastIndex === this.#head - 1 ? this.#head - 1 : this.#head
     let records: MessageRecord[]
     try {
-      records = await this.repository.readMessages({ ...this.#agentRef(), offset: this.#head })
+      records = await this.repository.readMessages({ ...this.#agentRef(), offset: from })
     } catch (error) {
       if (!(error instanceof DamagedRecordError)) throw error
       return this.#loadWindow(agent, this.#windowStart, { write: false })
+    }
+    if (from < this.#head) {
+      const [stored] = records.splice(0, 1)
+      if (!stored || !jsonEqual(stored.message, last)) {
+        return this.#loadWindow(agent, this.#windowStart, { write: false })
+      }
     }
     for (const record of records) {
       this.#indexOf.set(record.message, record.index)
