@@ -45,7 +45,7 @@ export class S3AgentLog {
     } catch (error) {
       if (!(error instanceof SlotLayoutFound)) throw error
       this.#learn('slots')
-      return this.#slots.count()
+      return this.#slots.count(error.page)
     }
   }
 
@@ -59,7 +59,7 @@ export class S3AgentLog {
     } catch (error) {
       if (!(error instanceof SlotLayoutFound)) throw error
       this.#learn('slots')
-      return this.#slots.read(offset, limit)
+      return this.#slots.read(offset, limit, error.page)
     }
   }
 

@@ -14,7 +14,7 @@ import {
 } from '../../session/session-records.ts'
 import type { AgentRef } from '../../session/session-repository.ts'
 import type { AgentKeys } from './s3-key-layout.ts'
-import type { S3ObjectStore } from './s3-object-store.ts'
+import type { ListPage, S3ObjectStore } from './s3-object-store.ts'
 import {
   decodePack,
   PACK_COPY_LIMIT,
@@ -27,7 +27,14 @@ import { encode } from './s3-record-codec.ts'
 import { sleep } from './s3-retry-policy.ts'
 
 /** The log's first key is of the slot layout (written without conditional writes). */
-export class SlotLayoutFound extends Error {}
+export class SlotLayoutFound extends Error {
+  /** The page listed from the top of the log: the slot protocol's view starts from it. */
+  readonly page: ListPage
+  constructor(page: ListPage) {
+    super(`slot layout at ${page.keys[0]}`)
+    this.page = page
+  }
+}
 
 /** What a LIST of the log told: each message's ETag, and which packs exist. */
 interface Listing {
@@ -303,8 +310,10 @@ export class S3ConditionalLog {
         maxKeys: pageSize,
         ...(startAfter === undefined ? {} : { startAfter }),
       })
+      // Slot keys sort before message keys: a slot-layout log shows one first.
+      const first = page.keys[0]
+      if (first !== undefined && !this.#keys.isMessageLayout(first)) throw new SlotLayoutFound(page)
       for (const [i, key] of page.keys.entries()) {
-        if (!this.#keys.isMessageLayout(key)) throw new SlotLayoutFound(key)
         const parsed = this.#keys.parseMessageKey(key)
         if (parsed.kind === 'pack') listing.packs.add(parsed.index)
         else {

@@ -142,10 +142,13 @@ export class S3ObjectStore {
   }
 
   /** Every key under `prefix`, page by page (pages follow the last key, never a server token). */
-  async *listAll(prefix: string, startAfter?: string): AsyncGenerator<string[]> {
+  async *listAll(prefix: string, startAfter?: string, maxKeys?: number): AsyncGenerator<string[]> {
     let after = startAfter
     for (;;) {
-      const page = await this.list(prefix, after === undefined ? {} : { startAfter: after })
+      const page = await this.list(prefix, {
+        ...(after === undefined ? {} : { startAfter: after }),
+        ...(maxKeys === undefined ? {} : { maxKeys }),
+      })
       if (page.keys.length > 0) yield page.keys
       const last = page.keys.at(-1)
       if (!page.truncated || last === undefined) return
