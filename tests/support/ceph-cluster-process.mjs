@@ -40,6 +40,18 @@ function freePort() {
   })
 }
 
+/** A `ceph` command, repeated while the monitor is still starting (it then answers EPERM/ENOENT). */
+async function cephCommand(command, args) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await run(command, args, { timeout: 60_000 })
+    } catch (error) {
+      if (attempt >= 20) throw error
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+  }
+}
+
 function daemon(command, args) {
   const log = openSync(join(data, 'log', `${command}.out`), 'a')
   const child = spawn(command, args, { stdio: ['ignore', log, log] })
@@ -118,14 +130,12 @@ rgw_data = ${data}/rgw
   await run('ceph-mon', [...c, '--mkfs', '-i', 'a', '--monmap', join(data, 'monmap')])
   daemon('ceph-mon', [...c, '-i', 'a', '-f'])
   const osdUuid = randomUUID()
-  await run('ceph', [...c, 'osd', 'new', osdUuid], { timeout: 60_000 })
+  await cephCommand('ceph', [...c, 'osd', 'new', osdUuid])
   await run('ceph-osd', [...c, '-i', '0', '--mkfs', '--osd-uuid', osdUuid])
   daemon('ceph-osd', [...c, '-i', '0', '-f'])
-  await run('ceph', [...c, 'osd', 'crush', 'add', 'osd.0', '1.0', 'root=default', 'host=localhost'], {
-    timeout: 60_000,
-  })
+  await cephCommand('ceph', [...c, 'osd', 'crush', 'add', 'osd.0', '1.0', 'root=default', 'host=localhost'])
   daemon('radosgw', [...c, '-n', 'client.rgw', '-f'])
-  await run(
+  await cephCommand(
     'radosgw-admin',
     [
       ...c,
