@@ -27,6 +27,8 @@ export interface S3Proxy {
   total(): number
   /** Request plus response body bytes since the last `reset`. */
   bytes(): number
+  /** Request body bytes alone (what the client uploaded) since the last `reset`. */
+  uploaded(): number
   reset(): void
   /** Decides a fault per request; return undefined to pass it through. */
   setFaults(decide: ((request: ProxiedRequest) => Fault | undefined) | undefined): void
@@ -39,6 +41,7 @@ export async function startS3Proxy(targetPort: number): Promise<S3Proxy> {
   const empty = (): Record<S3Operation, number> => ({ GET: 0, PUT: 0, LIST: 0, DELETE: 0, OTHER: 0 })
   let counts = empty()
   let bytes = 0
+  let uploaded = 0
   let injected = 0
   let decide: ((request: ProxiedRequest) => Fault | undefined) | undefined
 
@@ -56,6 +59,7 @@ export async function startS3Proxy(targetPort: number): Promise<S3Proxy> {
     const info = describe(req)
     counts[info.operation]++
     bytes += body.length
+    uploaded += body.length
     const fault = decide?.(info)
     if (fault) injected++
     if (fault?.kind === 'status') {
@@ -99,9 +103,11 @@ export async function startS3Proxy(targetPort: number): Promise<S3Proxy> {
     counts: () => ({ ...counts }),
     total: () => Object.values(counts).reduce((sum, n) => sum + n, 0),
     bytes: () => bytes,
+    uploaded: () => uploaded,
     reset() {
       counts = empty()
       bytes = 0
+      uploaded = 0
     },
     setFaults(next) {
       decide = next
