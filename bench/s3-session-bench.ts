@@ -220,7 +220,7 @@ function sections(measured: Figures[], skipped: string[]): BenchSection[] {
         ]),
       ),
       notes: [
-        'Message layout: GET session, GET agent record, LIST (count; the same listing serves the read), then the window: one GET per pack of 8 it overlaps and one GET per newer message not packed yet, 8 at a time.',
+        'Message layout: GET session, GET agent record, LIST (count; the same listing serves the read), then the window: one GET per pack of 8 it overlaps and one GET per newer message not packed yet, 16 at a time.',
         'Slot layout: GET session, GET agent record, LIST (count), LIST + GET of the tail (the last 50 messages in one object).',
       ],
     },

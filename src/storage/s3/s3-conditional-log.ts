@@ -55,7 +55,7 @@ interface Known {
 const MAX_ATTEMPTS = 100
 const KNOWN_LIMIT = 64
 const READ_BATCH = 256
-const READ_CONCURRENCY = 8
+const READ_CONCURRENCY = 16
 /** Keys per LIST in `count`: the newest ~55 messages and their packs, enough for a usual window. */
 const COUNT_PAGE = 120
 /** How long the listing of `count` may serve the read that follows it (a restore's next call). */
