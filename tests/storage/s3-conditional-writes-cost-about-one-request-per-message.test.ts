@@ -36,7 +36,7 @@ describe.skipIf(cephUnavailable() !== undefined)(
       bucket = await server.createBucket()
       const writer = repository()
       await populateHistory(writer, 'small', 100)
-      await populateHistory(writer, 'large', 2_000)
+      await populateHistory(writer, 'large', 1_000)
     }, TARGET_START_TIMEOUT)
     afterAll(() => proxy?.stop())
 
@@ -89,7 +89,7 @@ describe.skipIf(cephUnavailable() !== undefined)(
       }
     })
 
-    it('a turn costs at most 5 requests at 100 and at 2,000 messages', async () => {
+    it('a turn costs at most 5 requests at 100 and at 1,000 messages', async () => {
       for (const sessionId of ['small', 'large']) {
         const agent = new Agent({
           model: new ScriptedModel({ fallback: { text: 'noted' } }),
@@ -131,7 +131,7 @@ describe.skipIf(cephUnavailable() !== undefined)(
       process.stdout.write(`restore requests over 8 window positions: ${counts.join(', ')}\n`)
     })
 
-    it('reading back every message of 2,000 costs about one GET per 8 messages', async () => {
+    it('reading back every message of 1,000 costs about one GET per 8 messages', async () => {
       const repo = repository()
       proxy.reset()
       const all = await repo.readMessages({ sessionId: 'large', agentId: 'default' })

@@ -14,12 +14,12 @@ import { expectValidForModel } from '../support/valid-history.ts'
 
 /**
  * SIGKILL trials per store, each followed by a restore that must succeed. Issue 9 asks for 0
- * failures in 60: `S3_KILL_TRIALS=60 npx vitest run <this file>` runs that many; npm test runs 24
+ * failures in 60: `S3_KILL_TRIALS=60 npx vitest run <this file>` runs that many; npm test runs 15
  * per store to stay within its time budget (each trial starts a process).
  */
-const KILL_TRIALS = Number(process.env.S3_KILL_TRIALS ?? 24)
+const KILL_TRIALS = Number(process.env.S3_KILL_TRIALS ?? 15)
 const LANES = 3
-const TURNS = 6
+const TURNS = 4
 
 const prompts = (messages: Message[]): string[] =>
   messages.flatMap((message) =>

@@ -72,7 +72,8 @@ for (const target of S3_TARGETS) {
 
       it('deleting a session removes every object with paged LISTs and batched DeleteObjects', async () => {
         const writer = open(4)
-        await populateHistory(writer, 'big', 5000)
+        // Over 1,250 objects either way (the message layout keeps one per message, plus packs).
+        await populateHistory(writer, 'big', target.conditionalWrites ? 1500 : 5000)
         await populateHistory(writer, 'neighbour', 10)
         const raw = rawBucket(server.clientConfig(), bucket)
         const objects = (await raw.keys('r/sessions/big/')).length
