@@ -26,7 +26,9 @@ export default class PlainSummaryReporter implements Reporter {
     counts.failed += unhandledErrors.length
     const skipped = counts.skipped > 0 ? `, ${counts.skipped} skipped` : ''
     const unhandled =
-      unhandledErrors.length > 0 ? ` (${unhandledErrors.length} of them unhandled errors outside any test)` : ''
+      unhandledErrors.length > 0
+        ? ` (${unhandledErrors.length} of them unhandled errors outside any test)`
+        : ''
     const interrupted = reason === 'interrupted' ? ' (interrupted)' : ''
     process.stdout.write(
       `\ntests: ${counts.passed} passed, ${counts.failed} failed${unhandled}${skipped}${interrupted}\n`,

@@ -66,7 +66,9 @@ export class AnthropicModel implements Model {
         ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }),
       })
     } catch (error) {
-      throw new ConfigurationError(`The Anthropic client could not be created: ${String(error)}`, { cause: error })
+      throw new ConfigurationError(`The Anthropic client could not be created: ${String(error)}`, {
+        cause: error,
+      })
     }
   }
 

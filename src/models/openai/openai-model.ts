@@ -64,7 +64,9 @@ export class OpenAIModel implements Model {
         apiKey,
       })
     } catch (error) {
-      throw new ConfigurationError(`The OpenAI client could not be created: ${String(error)}`, { cause: error })
+      throw new ConfigurationError(`The OpenAI client could not be created: ${String(error)}`, {
+        cause: error,
+      })
     }
   }
 
