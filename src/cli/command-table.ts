@@ -85,8 +85,7 @@ export const commandTable: CommandSpec[] = [
     args: '<id>',
     description: 'Write a session as JSON or JSONL to stdout (or --output FILE)',
     options: [
-      storeOption,
-      endpointOption,
+      ...sessionOptions,
       {
         flags: '--format <format>',
         description: 'json (one document, default) or jsonl (one record a line)',

@@ -37,7 +37,11 @@ import { encodeStorageName } from './storage-name.ts'
 export interface FileSessionRepositoryOptions {
   /** Default: the per-user data directory + `tether/sessions` (see `defaultSessionsDirectory`). */
   directory?: string
-  /** For fault-injection tests only. */
+  /**
+   * For fault-injection tests only; left out of the published typings (`stripInternal`), which
+   * would otherwise need `@types/node` in every consumer project.
+   * @internal
+   */
   fileOperations?: FileOperations
 }
 

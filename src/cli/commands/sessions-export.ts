@@ -44,4 +44,13 @@ export const command = defineCommand({
       ]
     return input.format === 'jsonl' ? exportAsJsonLines(document) : exportAsJson(document)
   },
+
+  // The export is JSON already; with --output, --json reports what was written as JSON instead of a sentence.
+  renderJson({ document, written }, input) {
+    if (written) {
+      const report = { sessionId: document.session.sessionId, format: input.format, ...written }
+      return [JSON.stringify({ exported: report }, null, 2)]
+    }
+    return input.format === 'jsonl' ? exportAsJsonLines(document) : exportAsJson(document)
+  },
 })
