@@ -8,6 +8,7 @@ import {
   type MessageRecord,
   type SessionRecord,
   validMessage,
+  validSessionUpdate,
 } from '../session/session-records.ts'
 import type {
   AgentRef,
@@ -16,6 +17,7 @@ import type {
   SessionPage,
   SessionRef,
   SessionRepository,
+  SessionUpdate,
 } from '../session/session-repository.ts'
 import { DecryptionError } from './decryption-error.ts'
 
@@ -73,16 +75,40 @@ export class EncryptedSessionRepository implements SessionRepository {
     this.#keys = new Map(options.keys.map(({ id, key }) => [id, key]))
   }
 
-  createSession(ref: SessionRef): Promise<SessionRecord> {
-    return this.#inner.createSession(ref)
+  async createSession(ref: SessionRef): Promise<SessionRecord> {
+    return this.#openSession(await this.#inner.createSession(ref))
   }
 
-  readSession(ref: SessionRef): Promise<SessionRecord | null> {
-    return this.#inner.readSession(ref)
+  async readSession(ref: SessionRef): Promise<SessionRecord | null> {
+    const record = await this.#inner.readSession(ref)
+    return record && this.#openSession(record)
   }
 
-  listSessions(options?: ListSessionsOptions): Promise<SessionPage> {
-    return this.#inner.listSessions(options)
+  async listSessions(options?: ListSessionsOptions): Promise<SessionPage> {
+    const page = await this.#inner.listSessions(options)
+    return { ...page, sessions: page.sessions.map((record) => this.#openSession(record)) }
+  }
+
+  /** The title and metadata are sealed like messages (a chat's title tells what it is about). */
+  async updateSession(update: SessionUpdate): Promise<SessionRecord> {
+    validSessionUpdate(update)
+    const where = { sessionId: update.sessionId, agentId: '' }
+    const { title, metadata } = update
+    const record = await this.#inner.updateSession({
+      sessionId: update.sessionId,
+      ...(title === undefined
+        ? {}
+        : { title: title === null ? null : this.#seal(title, additionalData(where, 'title')) }),
+      ...(metadata === undefined
+        ? {}
+        : {
+            metadata:
+              metadata === null
+                ? null
+                : { [STATE_FIELD]: this.#seal(JSON.stringify(metadata), additionalData(where, 'metadata')) },
+          }),
+    })
+    return this.#openSession(record)
   }
 
   deleteSession(ref: SessionRef): Promise<void> {
@@ -150,6 +176,28 @@ export class EncryptedSessionRepository implements SessionRepository {
     const content = z.array(contentBlockSchema).safeParse(parseJson(json))
     if (!content.success) throw new DecryptionError(where, 'the decrypted content is not message content')
     return { ...record, message: { role: record.message.role, content: content.data as ContentBlock[] } }
+  }
+
+  #openSession(record: SessionRecord): SessionRecord {
+    const ref = { sessionId: record.sessionId, agentId: '' }
+    const opened = { ...record }
+    if (record.title?.startsWith(PREFIX)) {
+      opened.title = this.#open(
+        record.title,
+        additionalData(ref, 'title'),
+        `title of session "${record.sessionId}"`,
+      )
+    }
+    const sealed = record.metadata?.[STATE_FIELD]
+    if (typeof sealed === 'string' && Object.keys(record.metadata ?? {}).length === 1) {
+      const where = `metadata of session "${record.sessionId}"`
+      const metadata = z
+        .record(z.string(), jsonValueSchema)
+        .safeParse(parseJson(this.#open(sealed, additionalData(ref, 'metadata'), where)))
+      if (!metadata.success) throw new DecryptionError(where, 'the decrypted metadata is not a JSON object')
+      opened.metadata = metadata.data as JsonObject
+    }
+    return opened
   }
 
   #openAgent(record: AgentRecord): AgentRecord {
