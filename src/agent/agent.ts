@@ -16,7 +16,7 @@ import type { Model, StopReason, Usage } from '../models/model.ts'
 import { addUsage, emptyUsage } from '../models/model.ts'
 import { ContextWindowOverflowError, ModelError } from '../models/model-errors.ts'
 import type { SessionManager } from '../session/session-manager.ts'
-import { prepareTracing, startInvocationSpan, startSpan } from '../telemetry/agent-tracing.ts'
+import { prepareTracing, startInvocationSpan, startSpan, type TraceSpan } from '../telemetry/agent-tracing.ts'
 import { GEN_AI } from '../telemetry/gen-ai-attributes.ts'
 import type { TelemetryOptions } from '../telemetry/telemetry-options.ts'
 import type { Tool } from '../tools/tool.ts'
@@ -147,15 +147,16 @@ export class Agent {
     const signal = options.signal ?? new AbortController().signal
     let result: AgentResult | undefined
     let failure: unknown
-    await prepareTracing(this, this.#telemetry)
-    const span = startInvocationSpan(this, `invoke_agent ${this.agentId}`, {
-      [GEN_AI.operation]: 'invoke_agent',
-      [GEN_AI.agentName]: this.agentId,
-      [GEN_AI.provider]: this.model.provider,
-      [GEN_AI.requestModel]: this.model.modelId,
-      [GEN_AI.conversationId]: this.sessionManager?.sessionId,
-    })
+    let span: TraceSpan | undefined
     try {
+      await prepareTracing(this, this.#telemetry)
+      span = startInvocationSpan(this, `invoke_agent ${this.agentId}`, {
+        [GEN_AI.operation]: 'invoke_agent',
+        [GEN_AI.agentName]: this.agentId,
+        [GEN_AI.provider]: this.model.provider,
+        [GEN_AI.requestModel]: this.model.modelId,
+        [GEN_AI.conversationId]: this.sessionManager?.sessionId,
+      })
       await this.initialize()
       await this.hooks.emit('invocation-start', { agent: this })
       signal.throwIfAborted()
@@ -185,12 +186,12 @@ export class Agent {
         )
       } finally {
         this.#running = false
-        span.set({
+        span?.set({
           [GEN_AI.inputTokens]: result?.usage.inputTokens,
           [GEN_AI.outputTokens]: result?.usage.outputTokens,
           [GEN_AI.finishReasons]: result ? [result.stopReason] : undefined,
         })
-        span.end(failure)
+        span?.end(failure)
       }
     }
   }
@@ -246,6 +247,7 @@ export class Agent {
         },
         'client',
       )
+      let settled = false
       try {
         for await (const event of this.model.stream(request, { signal })) {
           assembler.add(event)
@@ -261,8 +263,13 @@ export class Agent {
             'the response stream ended before the message was complete',
           )
         }
+        settled = true
       } catch (error) {
         failure = error
+        settled = true
+      } finally {
+        // The caller stopped reading mid-call (a `break` out of `stream`): the call ends here.
+        if (!settled) span.end('the caller stopped reading the stream during the model call')
       }
       span.set({
         [GEN_AI.inputTokens]: assembler.usage?.inputTokens,

@@ -220,6 +220,20 @@ describe('OpenTelemetry tracing through @opentelemetry/api', () => {
     expect(invocation?.events.map((event) => event.name)).toEqual(['exception'])
   })
 
+  it('a caller that stops reading the stream mid-reply still gets both spans ended', async () => {
+    const { exporter, tracer } = tracing()
+    const agent = new Agent({
+      model: new ScriptedModel({ fallback: { text: 'a long reply in many small chunks' } }),
+      telemetry: { tracer },
+    })
+    for await (const event of agent.stream('Tell me a story.')) if (event.type === 'text-delta') break
+    const spans = exporter.getFinishedSpans()
+    expect(spans.map((span) => [span.name, span.status.code])).toEqual([
+      ['chat scripted-model', 2],
+      ['invoke_agent default', 0],
+    ])
+  })
+
   it('with no tracer given, spans go to the tracer provider the app registered; enabled: false loads nothing', async () => {
     const { exporter, provider } = tracing()
     trace.setGlobalTracerProvider(provider)
