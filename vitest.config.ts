@@ -13,8 +13,10 @@ export default defineConfig({
     // Most files wait on child processes, sockets and fsync, not the CPU: vitest's default (one
     // worker per core but one) runs them one at a time on a 2-core machine. Four overlap the waits.
     maxWorkers: 4,
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // A timeout only catches a hang; on a machine shared with other work the slowest S3 and CLI
+    // tests took up to 30 s, so they get room to finish rather than flake.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     reporters: ['default', './tests/support/plain-summary-reporter.ts'],
   },
 })
