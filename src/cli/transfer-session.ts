@@ -45,8 +45,9 @@ export async function readSessionExport(
  * Writes an exported session into a store. Messages go in with compare-and-append at their
  * original indexes, so the copy has the same order and no gaps, and a writer racing us into the
  * same new session makes this fail rather than interleave. The agent record goes last: until it
- * is there a restore reads from message 0, which is safe. The stores assign new timestamps and
- * revisions; a `damaged` marker is not carried (the placeholder content is).
+ * is there a restore reads from message 0, which is safe. The title and metadata are carried; the
+ * stores assign new timestamps and revisions; a `damaged` marker is not carried (the placeholder
+ * content is).
  */
 export async function writeSessionExport(
   repository: SessionRepository,
@@ -59,6 +60,14 @@ export async function writeSessionExport(
     await repository.deleteSession({ sessionId })
   }
   await repository.createSession({ sessionId })
+  const { title, metadata } = data.session
+  if (title !== undefined || metadata !== undefined) {
+    await repository.updateSession({
+      sessionId,
+      ...(title === undefined ? {} : { title }),
+      ...(metadata === undefined ? {} : { metadata }),
+    })
+  }
   let messages = 0
   for (const { agent, messages: records } of data.agents) {
     const ref = { sessionId, agentId: agent.agentId }
