@@ -56,9 +56,7 @@ describe('logging', () => {
     await other.run('Hello from another device')
     logger.lines.length = 0
     await agent.run('And here?')
-    expect(logger.lines).toEqual([
-      'info session user-9: another writer appended 2 messages; re-read the window',
-    ])
+    expect(logger.lines).toEqual(['info session user-9: another writer appended 2 messages; read them'])
   })
 
   it('DEBUG=tether:* prints the decisions on stderr; without DEBUG the library is silent', async () => {
