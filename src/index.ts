@@ -104,6 +104,7 @@ export {
   EncryptedSessionRepository,
   type EncryptedSessionRepositoryOptions,
   type EncryptionKey,
+  type EncryptSessionReport,
 } from './storage/encrypted-session-repository.ts'
 export {
   FileSessionRepository,
