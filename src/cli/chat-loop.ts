@@ -2,6 +2,7 @@ import { createInterface, type Interface } from 'node:readline'
 import type { Agent } from '../agent/agent.ts'
 import { InvocationAbortedError } from '../agent/agent-errors.ts'
 import type { CommandContext } from './cli-command.ts'
+import { escapeKeepingLines } from './terminal-text.ts'
 
 export interface ChatSummary {
   turns: number
@@ -57,7 +58,9 @@ export async function chatLoop(agent: Agent, context: CommandContext): Promise<C
         } else if (interactive) {
           // One failed turn (a timeout, a rate limit) should not end a conversation someone is having.
           summary.failed++
-          context.stderr.write(`tether: ${error instanceof Error ? error.message : String(error)}\n`)
+          context.stderr.write(
+            `tether: ${escapeKeepingLines(error instanceof Error ? error.message : String(error))}\n`,
+          )
         } else {
           throw error
         }
@@ -78,7 +81,8 @@ async function streamReply(agent: Agent, prompt: string, signal: AbortSignal, co
   try {
     for await (const event of agent.stream(prompt, { signal })) {
       if (event.type === 'text-delta' && event.text !== '') {
-        context.stdout.write(event.text)
+        // A reply may echo stored or injected text: control sequences are shown, not acted on.
+        context.stdout.write(escapeKeepingLines(event.text))
         open = !event.text.endsWith('\n')
       }
     }

@@ -47,7 +47,11 @@ export class DamagedRecordError extends TetherError {
     options?: TetherErrorOptions & { kind?: RecordKind },
   ) {
     const kind = options?.kind ?? (index === undefined ? 'session' : 'message')
-    super('damaged-record', `Damaged ${kind} record at ${location}: ${reason}. ${REPAIR_ADVICE[kind]}.`, options)
+    super(
+      'damaged-record',
+      `Damaged ${kind} record at ${location}: ${reason}. ${REPAIR_ADVICE[kind]}.`,
+      options,
+    )
     this.location = location
     this.reason = reason
     this.index = index

@@ -85,7 +85,10 @@ export function parseRecord<T>(schema: z.ZodType<T>, text: string, location: str
   const parsed = schema.safeParse(raw)
   if (!parsed.success) {
     const invalid = ValidationError.fromZod(location, parsed.error)
-    throw new DamagedRecordError(location, `wrong shape (${invalid.message})`, index, { cause: invalid, kind })
+    throw new DamagedRecordError(location, `wrong shape (${invalid.message})`, index, {
+      cause: invalid,
+      kind,
+    })
   }
   return parsed.data
 }

@@ -82,7 +82,7 @@ describe('tether sessions with damaged records and bad input', () => {
     const run = await runTether(['sessions', 'export', 'torn', '--store', flag])
     expect(run.code).toBe(1)
     expect(run.stderr).toMatch(
-      /^tether: Damaged session record at .*000000000000\.json: not valid JSON .*Run repair to keep it aside\.\n$/,
+      /^tether: Damaged message record at .*000000000000\.json: not valid JSON .*`tether sessions repair SESSION` to keep it aside and put a placeholder in its place\.\n$/,
     )
   })
 

@@ -3,11 +3,11 @@ import { TetherError } from '../../errors/tether-error.ts'
 import type { SessionRecord } from '../../session/session-records.ts'
 import { defineCommand } from '../cli-command.ts'
 import { UsageError } from '../cli-errors.ts'
-import { sessionId, storeFlags } from '../cli-schemas.ts'
+import { httpUrl, sessionId, storeFlags } from '../cli-schemas.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { startProgress } from '../progress.ts'
 import { listAllSessions, requireSession } from '../session-reading.ts'
-import { openStore, openStoreFlag, parseStore } from '../store.ts'
+import { openStoreFlag } from '../store.ts'
 import { countSessionMessages, readSessionExport, writeSessionExport } from '../transfer-session.ts'
 
 export const command = defineCommand({
@@ -16,7 +16,7 @@ export const command = defineCommand({
     all: z.boolean().default(false),
     ...storeFlags,
     to: z.string({ error: 'the destination store is required, e.g. --to s3://BUCKET/PREFIX' }).min(1),
-    toEndpoint: z.url({ error: 'expected a URL such as http://127.0.0.1:9000' }).optional(),
+    toEndpoint: httpUrl('http://127.0.0.1:9000').optional(),
     replace: z.boolean().default(false),
   }),
 
@@ -24,8 +24,13 @@ export const command = defineCommand({
     if ((input.id === undefined) === !input.all) {
       throw new UsageError('Name one session to copy, or pass --all: tether sessions copy ID --to STORE')
     }
-    const source = await openStoreFlag(input, context)
-    const destination = await openStore(parseStore(input.to, context, input.toEndpoint))
+    const source = await openStoreFlag(input, context, { mustExist: true })
+    // With --key-file both sides use the keys: decrypted data never lands in a plaintext store.
+    // Without, sealed records are copied as they are (still bound to the same session and index).
+    const destination = await openStoreFlag(
+      { store: input.to, endpoint: input.toEndpoint, keyFile: input.keyFile },
+      context,
+    )
     if (source.label === destination.label) {
       throw new UsageError(`--to names the store the sessions are in (${source.label}); pick another.`)
     }

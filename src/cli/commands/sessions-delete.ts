@@ -8,7 +8,7 @@ export const command = defineCommand({
   input: z.object({ id: sessionId, ...storeFlags }),
 
   async run(input, context) {
-    const store = await openStoreFlag(input, context)
+    const store = await openStoreFlag(input, context, { mustExist: true })
     // Deleting an absent session is a no-op for the repository; for a person it is likely a typo.
     await requireSession(store, input.id)
     await store.repository.deleteSession({ sessionId: input.id })

@@ -20,7 +20,7 @@ export const command = defineCommand({
   }),
 
   async run(input, context): Promise<{ data: ExportResult }> {
-    const store = await openStoreFlag(input, context)
+    const store = await openStoreFlag(input, context, { mustExist: true })
     const session = await requireSession(store, input.id)
     const total = await countSessionMessages(store.repository, input.id)
     const progress = await startProgress(context, 'Exporting messages', total)

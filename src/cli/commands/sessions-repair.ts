@@ -12,7 +12,7 @@ export const command = defineCommand({
   input: z.object({ id: sessionId, ...storeFlags, dryRun: z.boolean().default(false) }),
 
   async run(input, context) {
-    const store = await openStoreFlag(input, context)
+    const store = await openStoreFlag(input, context, { mustExist: true })
     await requireSession(store, input.id)
     const reports = await repairSession({
       repository: store.repository,

@@ -30,7 +30,7 @@ export const command = defineCommand({
   input: z.object({ id: sessionId, ...storeFlags, agent: z.string().min(1).optional() }),
 
   async run(input, context) {
-    const store = await openStoreFlag(input, context)
+    const store = await openStoreFlag(input, context, { mustExist: true })
     const session = await requireSession(store, input.id)
     const records = (await store.repository.listAgents({ sessionId: input.id })).filter(
       (agent) => input.agent === undefined || agent.agentId === input.agent,

@@ -24,7 +24,7 @@ export const command = defineCommand({
   input: z.object({ ...storeFlags }),
 
   async run(input, context) {
-    const store = await openStoreFlag(input, context)
+    const store = await openStoreFlag(input, context, { mustExist: true })
     const { sessions: records, unreadable } = await listAllSessions(store.repository)
     const progress = await startProgress(context, 'Verifying sessions', records.length)
     const sessions: VerifiedSession[] = unreadable.map(({ location, reason }) => ({
