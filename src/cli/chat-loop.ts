@@ -20,7 +20,12 @@ const EXIT_WORDS = new Set(['/exit', '/quit'])
  * quits. With piped stdin: one prompt per line, replies on stdout and nothing else, so it can be
  * scripted; SIGINT cancels the reply in flight, and the first failed turn fails the command.
  */
-export async function chatLoop(agent: Agent, context: CommandContext): Promise<ChatSummary> {
+export async function chatLoop(
+  agent: Agent,
+  context: CommandContext,
+  /** Adds what the person needs to the error of a failed turn (e.g. the server's URL). */
+  explain: (error: unknown) => unknown = (error) => error,
+): Promise<ChatSummary> {
   const interactive = context.stdin.isTTY === true && context.stdout.isTTY === true
   const rl = createInterface({
     input: context.stdin,
@@ -51,7 +56,8 @@ export async function chatLoop(agent: Agent, context: CommandContext): Promise<C
       try {
         await streamReply(agent, prompt, reply.signal, context)
         summary.turns++
-      } catch (error) {
+      } catch (thrown) {
+        const error = explain(thrown)
         if (error instanceof InvocationAbortedError) {
           context.stderr.write('[cancelled]\n')
           summary.cancelled++

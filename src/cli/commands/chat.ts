@@ -3,7 +3,7 @@ import { Agent } from '../../agent/agent.ts'
 import { SlidingWindowConversationManager } from '../../conversation/sliding-window-conversation-manager.ts'
 import { RepositorySessionManager } from '../../session/repository-session-manager.ts'
 import { chatLoop } from '../chat-loop.ts'
-import { chooseModel, createModel } from '../choose-model.ts'
+import { chooseModel, createModel, nameTheServer } from '../choose-model.ts'
 import { defineCommand } from '../cli-command.ts'
 import { httpUrl, sessionId, storeFlags, wholeNumber } from '../cli-schemas.ts'
 import { openStoreFlag } from '../store.ts'
@@ -25,7 +25,8 @@ export const command = defineCommand({
 
   async run(input, context) {
     // The model first: a missing configuration should fail before anything touches the store.
-    const model = await createModel(chooseModel(input, context.env))
+    const choice = chooseModel(input, context.env)
+    const model = await createModel(choice)
     const store = await openStoreFlag(input, context)
     const sessionManager = new RepositorySessionManager({
       sessionId: input.session,
@@ -56,7 +57,7 @@ export const command = defineCommand({
     }
     await writeLines(context.stderr, lines)
 
-    const summary = await chatLoop(agent, context)
+    const summary = await chatLoop(agent, context, nameTheServer(choice))
     return { data: { sessionId: input.session, store: store.label, ...summary } }
   },
 })
