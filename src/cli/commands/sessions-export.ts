@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import { defineCommand } from '../cli-command.ts'
@@ -8,6 +7,7 @@ import { exportAsJson, exportAsJsonLines, type SessionExport } from '../session-
 import { requireSession } from '../session-reading.ts'
 import { openStoreFlag } from '../store.ts'
 import { countSessionMessages, readSessionExport } from '../transfer-session.ts'
+import { writeOutputFile } from '../write-output-file.ts'
 
 type ExportResult = { document: SessionExport; written?: { path: string; messages: number } }
 
@@ -17,6 +17,7 @@ export const command = defineCommand({
     ...storeFlags,
     format: z.enum(['json', 'jsonl'], { error: 'expected json or jsonl' }).default('json'),
     output: z.string().min(1).optional(),
+    force: z.boolean().default(false),
   }),
 
   async run(input, context): Promise<{ data: ExportResult }> {
@@ -33,7 +34,7 @@ export const command = defineCommand({
     if (input.output === undefined) return { data: { document } }
     const path = resolve(context.cwd, input.output)
     const lines = input.format === 'jsonl' ? [...exportAsJsonLines(document)] : exportAsJson(document)
-    await writeFile(path, `${lines.join('\n')}\n`)
+    await writeOutputFile(path, `${lines.join('\n')}\n`, input.force)
     return { data: { document, written: { path, messages: total } } }
   },
 
