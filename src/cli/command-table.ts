@@ -113,8 +113,14 @@ export const commandTable: CommandSpec[] = [
   {
     name: 'sessions delete',
     args: '<id>',
-    description: 'Delete a session with all its messages',
-    options: sessionOptions,
+    description: 'Delete a session with all its messages (its record need not be readable)',
+    options: [
+      ...sessionOptions,
+      {
+        flags: '--force',
+        description: 'Remove whatever is stored under the ID even without a session record (leftovers)',
+      },
+    ],
     load: () => import('./commands/sessions-delete.ts'),
   },
   {

@@ -1,13 +1,17 @@
 import { z } from 'zod'
 import { TetherError } from '../../errors/tether-error.ts'
+import { DamagedRecordError } from '../../session/session-errors.ts'
 import type { SessionRecord } from '../../session/session-records.ts'
+import type { UnreadableSession } from '../../session/session-repository.ts'
 import { defineCommand } from '../cli-command.ts'
 import { UsageError } from '../cli-errors.ts'
 import { httpUrl, sessionId, storeFlags } from '../cli-schemas.ts'
+import { idFromLocation } from '../decode-storage-name.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { startProgress } from '../progress.ts'
-import { listAllSessions, requireSession } from '../session-reading.ts'
-import { openStoreFlag } from '../store.ts'
+import { readSessionTolerant, standInRecord } from '../recover-records.ts'
+import { listAllSessions, sessionNotFound } from '../session-reading.ts'
+import { type OpenStore, openStoreFlag } from '../store.ts'
 import { countSessionMessages, readSessionExport, writeSessionExport } from '../transfer-session.ts'
 
 export const command = defineCommand({
@@ -37,8 +41,20 @@ export const command = defineCommand({
     const listing =
       input.id === undefined
         ? await listAllSessions(source.repository)
-        : { sessions: [await requireSession(source, input.id)], unreadable: [] }
+        : { sessions: [await readForCopy(source, input.id)], unreadable: [] }
     const sessions: SessionRecord[] = listing.sessions
+    // A session whose own record is damaged is still copied (a backup must not leave it out): its
+    // ID is known from where the record lives, and the copy gets a new record.
+    const standIns = new Set<string>()
+    const unreadable: UnreadableSession[] = []
+    for (const entry of listing.unreadable) {
+      const id = idFromLocation(entry.location, 'session.json')
+      const found = id === undefined ? undefined : await readSessionTolerant(source, id)
+      if (id !== undefined && found?.problem instanceof DamagedRecordError) {
+        sessions.push(standInRecord(id))
+        standIns.add(id)
+      } else unreadable.push(entry)
+    }
     // One session: progress in messages, as they are written. Many: in sessions (counting every
     // message first would read everything twice).
     const perMessage = input.id !== undefined
@@ -49,14 +65,12 @@ export const command = defineCommand({
           await countSessionMessages(source.repository, input.id ?? ''),
         )
       : await startProgress(context, 'Copying sessions', sessions.length)
-    const copied: { sessionId: string; agents: number; messages: number }[] = []
+    const copied: { sessionId: string; agents: number; messages: number; note?: string }[] = []
     // A session whose record cannot be read cannot be copied: reported with the others that failed.
-    const failed: { sessionId: string; problem: string }[] = listing.unreadable.map(
-      ({ location, reason }) => ({
-        sessionId: location,
-        problem: reason,
-      }),
-    )
+    const failed: { sessionId: string; problem: string }[] = unreadable.map(({ location, reason }) => ({
+      sessionId: location,
+      problem: reason,
+    }))
     try {
       for (const session of sessions) {
         try {
@@ -66,7 +80,13 @@ export const command = defineCommand({
             storeLabel: destination.label,
             ...(perMessage ? { progress } : {}),
           })
-          copied.push({ sessionId: session.sessionId, ...written })
+          copied.push({
+            sessionId: session.sessionId,
+            ...written,
+            ...(standIns.has(session.sessionId)
+              ? { note: 'its session record was damaged; copied with a new one' }
+              : {}),
+          })
         } catch (error) {
           // With --all, one bad session is reported and the rest still copied; alone, it is the error.
           if (input.id !== undefined || !TetherError.isInstance(error)) throw error
@@ -88,7 +108,17 @@ export const command = defineCommand({
     const lines = [
       `copied ${copied.length} session${copied.length === 1 ? '' : 's'} (${messages} messages) from ${from} to ${to}`,
     ]
+    for (const session of copied) if (session.note) lines.push(`copied ${session.sessionId}: ${session.note}`)
     for (const failure of failed) lines.push(`not copied: ${failure.sessionId}: ${failure.problem}`)
     return lines
   },
 })
+
+/** One session to copy: a damaged session record stands in as a new one (copy only reads). */
+async function readForCopy(store: OpenStore, sessionId: string): Promise<SessionRecord> {
+  const found = await readSessionTolerant(store, sessionId)
+  if (found.record) return found.record
+  if (found.problem instanceof DamagedRecordError) return standInRecord(sessionId)
+  if (found.problem) throw found.problem
+  throw sessionNotFound(store, sessionId)
+}

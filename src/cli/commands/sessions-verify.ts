@@ -6,6 +6,7 @@ import { defineCommand } from '../cli-command.ts'
 import { storeFlags } from '../cli-schemas.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { startProgress } from '../progress.ts'
+import { findLeftoverSessions } from '../recover-records.ts'
 import { STORAGE_REPAIRS } from '../repair-kinds.ts'
 import { listAllSessions } from '../session-reading.ts'
 import { openStoreFlag } from '../store.ts'
@@ -13,8 +14,11 @@ import { renderTable } from '../table.ts'
 
 export interface VerifiedSession {
   sessionId: string
-  /** `damaged`: `repair` would change it; `unreadable`: a record this tether cannot read at all. */
-  status: 'ok' | 'damaged' | 'unreadable'
+  /**
+   * `damaged`: `repair` would change it; `unreadable`: a record this tether cannot read (damaged,
+   * newer, or failing decryption); `leftover`: records stored under an ID with no session record.
+   */
+  status: 'ok' | 'damaged' | 'unreadable' | 'leftover'
   /** Everything the dry-run repair found, notes included. */
   findings: (Repair & { agentId: string })[]
   problem?: string
@@ -33,6 +37,14 @@ export const command = defineCommand({
       findings: [],
       problem: reason,
     }))
+    for (const leftover of await findLeftoverSessions(store)) {
+      sessions.push({
+        sessionId: leftover.sessionId,
+        status: 'leftover',
+        findings: [],
+        problem: `records without a session record at ${leftover.location}: \`tether sessions delete ID --force\` removes them, \`tether sessions repair ID\` makes them a session again`,
+      })
+    }
     try {
       for (const { sessionId } of records) {
         sessions.push(await verify(store.repository, sessionId))
