@@ -17,8 +17,8 @@ export interface OpenStore {
   /** How messages name the store: `file:/home/me/sessions` or `s3://bucket/prefix`. */
   label: string
   repository: SessionRepository
-  /** Opened with `--key-file`: records are sealed and opened with those keys. */
-  encrypted?: boolean
+  /** Opened with `--key-file`: records are sealed and opened with the keys in this file. */
+  keyFile?: string
 }
 
 /**
@@ -82,7 +82,8 @@ export async function openStore(spec: StoreSpec, options: OpenStoreOptions = {})
   if (options.keyFile === undefined) return { spec, label, repository }
   const keys = await readKeyFile(options.keyFile)
   const { EncryptedSessionRepository } = await import('../storage/encrypted-session-repository.ts')
-  return { spec, label, repository: new EncryptedSessionRepository({ repository, keys }), encrypted: true }
+  const encrypted = new EncryptedSessionRepository({ repository, keys })
+  return { spec, label, repository: encrypted, keyFile: options.keyFile }
 }
 
 async function checkDirectory(directory: string, label: string, mustExist: boolean): Promise<void> {

@@ -75,9 +75,8 @@ export const command = defineCommand({
       for (const session of sessions) {
         try {
           const document = await readSessionExport(source.repository, session)
-          const written = await writeSessionExport(destination.repository, document, {
+          const written = await writeSessionExport(destination, document, {
             replace: input.replace,
-            storeLabel: destination.label,
             ...(perMessage ? { progress } : {}),
           })
           copied.push({

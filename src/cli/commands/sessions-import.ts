@@ -35,9 +35,8 @@ export const command = defineCommand({
     const total = document.agents.reduce((sum, agent) => sum + agent.messages.length, 0)
     const progress = await startProgress(context, 'Importing messages', total)
     try {
-      const written = await writeSessionExport(store.repository, document, {
+      const written = await writeSessionExport(store, document, {
         replace: input.replace,
-        storeLabel: store.label,
         progress,
       })
       return { data: { sessionId: document.session.sessionId, store: store.label, ...written } }
