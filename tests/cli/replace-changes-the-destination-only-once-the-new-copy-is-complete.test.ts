@@ -73,27 +73,11 @@ describe('--replace changes the destination only once the new copy is complete',
     const to = await tempDirectory()
     await seedChat(new FileSessionRepository({ directory: from }), 'shared', 3)
     await seedChat(new FileSessionRepository({ directory: to }), 'shared', 1)
-    const refused = await runTether([
-      'sessions',
-      'copy',
-      'shared',
-      '--store',
-      `file:${from}`,
-      '--to',
-      `file:${to}`,
-    ])
+    const copyArgs = ['sessions', 'copy', 'shared', '--store', `file:${from}`, '--to', `file:${to}`]
+    const refused = await runTether(copyArgs)
     expect(refused.code).toBe(1)
     expect(refused.stderr).toContain('pass --replace to overwrite it')
-    const copy = await runTether([
-      'sessions',
-      'copy',
-      'shared',
-      '--store',
-      `file:${from}`,
-      '--to',
-      `file:${to}`,
-      '--replace',
-    ])
+    const copy = await runTether([...copyArgs, '--replace'])
     expect(copy.code, copy.stderr).toBe(0)
     const shown = await runTether(['sessions', 'show', 'shared', '--store', `file:${to}`])
     expect(shown.stdout).toContain('agent default: 6 messages')
