@@ -20,7 +20,14 @@ export function displayWidth(text: string): number {
   return stringWidth(text, { countAnsiEscapeCodes: true })
 }
 
-/** Escapes like `escapeForTerminal` but keeps line breaks: for text streamed as it arrives (a reply). */
+/**
+ * Escapes like `escapeForTerminal` but keeps line breaks and tabs, which only move the cursor
+ * forward: for lines of text and replies streamed as they arrive. Table cells use
+ * `escapeForTerminal`, where a tab would break the columns.
+ */
 export function escapeKeepingLines(text: string): string {
-  return text.split('\n').map(escapeForTerminal).join('\n')
+  return text
+    .split('\n')
+    .map((line) => line.split('\t').map(escapeForTerminal).join('\t'))
+    .join('\n')
 }

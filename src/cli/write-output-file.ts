@@ -31,13 +31,17 @@ export async function writeOutputFile(path: string, text: string, force: boolean
       await link(temp, path)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      throw new UsageError(
-        `${path} already exists; nothing was written. Pass --force to replace it, or pick another --output.`,
-      )
+      throw outputExists(path)
     }
   } finally {
     await unlink(temp).catch(() => {
       // Already renamed into place (force), or never created: nothing to clean up.
     })
   }
+}
+
+export function outputExists(path: string): UsageError {
+  return new UsageError(
+    `${path} already exists; nothing was written. Pass --force to replace it, or pick another --output.`,
+  )
 }

@@ -1,3 +1,4 @@
+import { lstat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import { defineCommand } from '../cli-command.ts'
@@ -7,7 +8,7 @@ import { exportAsJson, exportAsJsonLines, type SessionExport } from '../session-
 import { requireSession } from '../session-reading.ts'
 import { openStoreFlag } from '../store.ts'
 import { countSessionMessages, readSessionExport } from '../transfer-session.ts'
-import { writeOutputFile } from '../write-output-file.ts'
+import { outputExists, writeOutputFile } from '../write-output-file.ts'
 
 type ExportResult = { document: SessionExport; written?: { path: string; messages: number } }
 
@@ -22,6 +23,8 @@ export const command = defineCommand({
 
   async run(input, context): Promise<{ data: ExportResult }> {
     const store = await openStoreFlag(input, context, { mustExist: true })
+    // Checked again, race-free, when the file is linked into place; here to fail before the work.
+    if (input.output !== undefined && !input.force) await refuseExisting(resolve(context.cwd, input.output))
     const session = await requireSession(store, input.id)
     const total = await countSessionMessages(store.repository, input.id)
     const progress = await startProgress(context, 'Exporting messages', total)
@@ -46,3 +49,11 @@ export const command = defineCommand({
     return input.format === 'jsonl' ? exportAsJsonLines(document) : exportAsJson(document)
   },
 })
+
+async function refuseExisting(path: string): Promise<void> {
+  const found = await lstat(path).then(
+    () => true,
+    () => false,
+  )
+  if (found) throw outputExists(path)
+}
