@@ -43,6 +43,11 @@ export interface FileSessionRepositoryOptions {
 
 const INDEX_DIGITS = 12
 const DEFAULT_PAGE = 100
+/**
+ * How many message files a range read opens at once. Opening a whole range together ran out of
+ * descriptors (EMFILE) on long sessions; batches keep a read of any length under this many.
+ */
+const READ_BATCH = 64
 
 /**
  * Sessions as files on one device. Layout (docs/storage-format.md has the full story):
@@ -76,6 +81,8 @@ export class FileSessionRepository implements SessionRepository {
     return this.#guard('create session', dir, async () => {
       const existing = await this.readSession({ sessionId })
       if (existing) return existing
+      // Not from the cache: another process may have deleted the session since we made it.
+      this.#forgetDirectories(dir)
       await this.#ensureDirectory(dir)
       const record: SessionRecord = { schemaVersion: SCHEMA_VERSION, sessionId, createdAt: now() }
       // Exclusive: when two processes create the same session at once, one record wins and both
@@ -142,7 +149,7 @@ export class FileSessionRepository implements SessionRepository {
       }
       await this.#files.syncDirectory(this.directory)
       for (const key of this.#headHints.keys()) if (key.startsWith(dir)) this.#headHints.delete(key)
-      for (const key of this.#knownDirectories) if (key.startsWith(dir)) this.#knownDirectories.delete(key)
+      this.#forgetDirectories(dir)
       await fs.rm(doomed, { recursive: true, force: true })
     })
   }
@@ -171,10 +178,9 @@ export class FileSessionRepository implements SessionRepository {
       windowStart: write.windowStart,
       updatedAt: now(),
     }
-    await this.#guard('write agent', path, async () => {
-      await this.#ensureDirectory(join(dir, 'messages'))
-      await this.#files.writeReplacing(path, json(record))
-    })
+    await this.#guard('write agent', path, () =>
+      this.#inDirectory(write, join(dir, 'messages'), () => this.#files.writeReplacing(path, json(record))),
+    )
     return record
   }
 
@@ -209,36 +215,43 @@ export class FileSessionRepository implements SessionRepository {
   ): Promise<MessageRecord> {
     const message = validMessage(input.message, 'message to append')
     const dir = join(this.#agentDir(input), 'messages')
-    return this.#guard('append a message to', dir, async () => {
-      await this.#ensureDirectory(dir)
-      let index = input.expectedIndex ?? (await this.#head(dir))
-      for (;;) {
-        const time = now()
-        const record: MessageRecord = {
-          schemaVersion: SCHEMA_VERSION,
-          sessionId: input.sessionId,
-          agentId: input.agentId,
-          index,
-          revision: 0,
-          message,
-          createdAt: time,
-          updatedAt: time,
-        }
-        const target = join(dir, indexName(index))
-        const temp = await this.#files.writeTemp(target, json(record))
-        if (await this.#files.publishExclusive(temp, target)) {
-          this.#headHints.set(dir, index + 1)
-          return record
-        }
-        // Another writer took this index between our head search and our link. The record
-        // embeds its index, so the temp file is written again for the next free one.
-        await this.#files.removeQuietly(temp)
-        if (input.expectedIndex !== undefined) {
-          throw new SessionConflictError(input.sessionId, input.agentId, input.expectedIndex)
-        }
-        index = await this.#head(dir, index + 1)
+    return this.#guard('append a message to', dir, () =>
+      this.#inDirectory(input, dir, () => this.#appendIn(dir, input, message)),
+    )
+  }
+
+  async #appendIn(
+    dir: string,
+    input: AgentRef & { expectedIndex?: number },
+    message: Message,
+  ): Promise<MessageRecord> {
+    let index = input.expectedIndex ?? (await this.#head(dir))
+    for (;;) {
+      const time = now()
+      const record: MessageRecord = {
+        schemaVersion: SCHEMA_VERSION,
+        sessionId: input.sessionId,
+        agentId: input.agentId,
+        index,
+        revision: 0,
+        message,
+        createdAt: time,
+        updatedAt: time,
       }
-    })
+      const target = join(dir, indexName(index))
+      const temp = await this.#files.writeTemp(target, json(record))
+      if (await this.#files.publishExclusive(temp, target)) {
+        this.#headHints.set(dir, index + 1)
+        return record
+      }
+      // Another writer took this index between our head search and our link. The record
+      // embeds its index, so the temp file is written again for the next free one.
+      await this.#files.removeQuietly(temp)
+      if (input.expectedIndex !== undefined) {
+        throw new SessionConflictError(input.sessionId, input.agentId, input.expectedIndex)
+      }
+      index = await this.#head(dir, index + 1)
+    }
   }
 
   async readMessages(input: AgentRef & { offset?: number; limit?: number }): Promise<MessageRecord[]> {
@@ -246,8 +259,12 @@ export class FileSessionRepository implements SessionRepository {
     const offset = input.offset ?? 0
     const head = await this.#guard('read messages in', dir, () => this.#head(dir))
     const end = input.limit === undefined ? head : Math.min(head, offset + input.limit)
-    const indexes = Array.from({ length: Math.max(0, end - offset) }, (_, i) => offset + i)
-    return Promise.all(indexes.map((index) => this.#readMessage(dir, index)))
+    const records: MessageRecord[] = []
+    for (let start = offset; start < end; start += READ_BATCH) {
+      const indexes = Array.from({ length: Math.min(READ_BATCH, end - start) }, (_, i) => start + i)
+      records.push(...(await Promise.all(indexes.map((index) => this.#readMessage(dir, index)))))
+    }
+    return records
   }
 
   async countMessages(ref: AgentRef): Promise<number> {
@@ -335,6 +352,30 @@ export class FileSessionRepository implements SessionRepository {
     const head = await findHead(hint, (index) => exists(join(dir, indexName(index))))
     this.#headHints.set(dir, head)
     return head
+  }
+
+  /**
+   * Runs `work` in `dir`, made if missing. The set of directories known to exist is a cache: when
+   * another process deleted the session meanwhile, `work` fails with ENOENT, so the session is
+   * made again (its record too, so it lists) and `work` retried once.
+   */
+  async #inDirectory<T>(ref: SessionRef, dir: string, work: () => Promise<T>): Promise<T> {
+    await this.#ensureDirectory(dir)
+    try {
+      return await work()
+    } catch (error) {
+      if (!isErrno(error, 'ENOENT')) throw error
+      const sessionDir = this.#sessionDir(ref.sessionId)
+      this.#forgetDirectories(sessionDir)
+      this.#headHints.clear()
+      await this.createSession({ sessionId: ref.sessionId })
+      await this.#ensureDirectory(dir)
+      return work()
+    }
+  }
+
+  #forgetDirectories(prefix: string): void {
+    for (const key of this.#knownDirectories) if (key.startsWith(prefix)) this.#knownDirectories.delete(key)
   }
 
   async #ensureDirectory(dir: string): Promise<void> {
