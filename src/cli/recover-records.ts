@@ -120,22 +120,39 @@ export async function resetDamagedAgents(
 }
 
 /**
- * Folders of a file store that hold records but no session record: a creation cut short, or a
- * delete that raced a writer. `verify` reports them so they can be removed or rebuilt. (An S3
+ * Folders of a file store that hold records but no session record (a creation cut short, or a
+ * delete that raced a writer), and the previous copy of a session whose `--replace` was cut
+ * between its two renames. `verify` reports them, each with what to do. (An S3
  * store reports what its listing shows; see docs/cli.md.)
  */
 export async function findLeftoverSessions(
   store: OpenStore,
-): Promise<{ sessionId: string; location: string }[]> {
+): Promise<{ sessionId: string; location: string; problem: string }[]> {
   if (store.spec.kind !== 'file') return []
   const directory = store.spec.directory
-  const found: { sessionId: string; location: string }[] = []
-  for (const entry of await readdir(directory, { withFileTypes: true })) {
+  const found: { sessionId: string; location: string; problem: string }[] = []
+  const entries = await readdir(directory, { withFileTypes: true })
+  const names = new Set(entries.map((entry) => entry.name))
+  for (const entry of entries) {
+    // A `--replace` cut between its two renames: the previous copy waits under a hidden name.
+    const replaced = /^\.replaced-(.+)-\d+-\d+$/.exec(entry.name)?.[1]
+    if (entry.isDirectory() && replaced !== undefined && !names.has(replaced)) {
+      const location = join(directory, entry.name)
+      found.push({
+        sessionId: decodeStorageName(replaced) ?? replaced,
+        location,
+        problem: `a --replace was interrupted; the previous copy is at ${location}: mv it to ${join(directory, replaced)}`,
+      })
+    }
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue
     const location = join(directory, entry.name)
-    const names = await readdir(location)
-    if (names.includes('session.json') || names.length === 0) continue
-    found.push({ sessionId: decodeStorageName(entry.name) ?? location, location })
+    const inside = await readdir(location)
+    if (inside.includes('session.json') || inside.length === 0) continue
+    found.push({
+      sessionId: decodeStorageName(entry.name) ?? location,
+      location,
+      problem: `records without a session record at ${location}: \`tether sessions delete ID --force\` removes them, \`tether sessions repair ID\` makes them a session again`,
+    })
   }
   return found
 }

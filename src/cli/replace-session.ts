@@ -58,7 +58,7 @@ async function replaceInDirectory(
     )
     const written = await writeSessionInto(staged.repository, data, progress)
     const target = join(root, name)
-    const old = join(root, `.replaced-${name.slice(0, 40)}-${process.pid}-${Date.now()}`)
+    const old = join(root, `.replaced-${name}-${process.pid}-${Date.now()}`)
     await rename(target, old)
     try {
       await rename(join(staging, name), target)

@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { FileSessionRepository } from '../../src/index.ts'
@@ -83,5 +83,20 @@ describe('--replace changes the destination only once the new copy is complete',
     expect(shown.stdout).toContain('agent default: 6 messages')
     expect(await readdir(to)).toEqual(['shared'])
     expect(await readFile(join(to, 'shared', 'session.json'), 'utf8')).toContain('"sessionId":"shared"')
+  })
+
+  it('a crash between the two renames of a swap: verify finds the previous copy and says how to put it back', async () => {
+    const directory = await tempDirectory()
+    await seedChat(new FileSessionRepository({ directory }), 'user-7', 1)
+    // Where the old copy waits while the new one is renamed into place.
+    const aside = join(directory, '.replaced-user-7-4242-1795566463354')
+    await rename(join(directory, 'user-7'), aside)
+    const verify = await runTether(['sessions', 'verify', '--store', `file:${directory}`])
+    expect(verify.code).toBe(3)
+    expect(verify.stdout).toMatch(
+      /^user-7\s+leftover\s+a --replace was interrupted; the previous copy is at .*\.replaced-user-7-4242-1795566463354: mv it to .*user-7$/m,
+    )
+    await rename(aside, join(directory, 'user-7'))
+    expect((await runTether(['sessions', 'verify', '--store', `file:${directory}`])).code).toBe(0)
   })
 })

@@ -42,7 +42,7 @@ export const command = defineCommand({
         sessionId: leftover.sessionId,
         status: 'leftover',
         findings: [],
-        problem: `records without a session record at ${leftover.location}: \`tether sessions delete ID --force\` removes them, \`tether sessions repair ID\` makes them a session again`,
+        problem: leftover.problem,
       })
     }
     try {
