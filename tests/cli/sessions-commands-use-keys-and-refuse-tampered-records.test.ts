@@ -46,8 +46,14 @@ describe('tether sessions on an encrypted store (--key-file)', () => {
     const at = text.indexOf('tether-sealed:v2:k1:') + 50
     await writeFile(messageFile, `${text.slice(0, at)}${text[at] === 'A' ? 'B' : 'A'}${text.slice(at + 1)}`)
 
+    // Without the key, verify cannot see the alteration, and says that it could not look.
+    const blind = await runTether(['sessions', 'verify', '--store', flag])
+    expect(blind.stdout).toContain(
+      '1 session holds sealed records, checked for structure only: pass --key-file to decrypt what verify checks',
+    )
     const verify = await runTether(['sessions', 'verify', '--store', flag, '--key-file', keyFile])
     expect(verify.code).toBe(3)
+    expect(verify.stdout).not.toContain('checked for structure only')
     expect(verify.stdout).toMatch(
       /^vault\s+unreadable\s+Cannot decrypt message 1 of session "vault".*authentication failed/m,
     )
