@@ -30,6 +30,14 @@ const REPAIR_ADVICE: Record<RecordKind, string> = {
   session: '`tether sessions repair SESSION` keeps it aside and rebuilds it; the messages stay',
 }
 
+/** Without a `kind`: a message when an index is known, else told by the record's file or key name. */
+function guessKind(location: string, index: number | undefined): RecordKind {
+  if (index !== undefined) return 'message'
+  if (/agent\.json$/.test(location)) return 'agent'
+  if (/session\.json$/.test(location)) return 'session'
+  return 'message'
+}
+
 /**
  * A stored record could not be read back as valid data (truncated, garbage bytes, wrong shape).
  * `location` names the file or object, `kind` which record it is (a message when `index` is set).
@@ -46,7 +54,7 @@ export class DamagedRecordError extends TetherError {
     index?: number,
     options?: TetherErrorOptions & { kind?: RecordKind },
   ) {
-    const kind = options?.kind ?? (index === undefined ? 'session' : 'message')
+    const kind = options?.kind ?? guessKind(location, index)
     super(
       'damaged-record',
       `Damaged ${kind} record at ${location}: ${reason}. ${REPAIR_ADVICE[kind]}.`,
