@@ -58,6 +58,14 @@ describe('tether sessions on an encrypted store (--key-file)', () => {
       /^vault\s+unreadable\s+Cannot decrypt message 1 of session "vault".*authentication failed/m,
     )
     expect(verify.stdout).toContain('1 damaged')
+    // show marks the refused record, shows the others, and never prints what it could not trust.
+    const shown = await runTether(['sessions', 'show', 'vault', '--store', flag, '--key-file', keyFile])
+    expect(shown.code).toBe(0)
+    expect(shown.stdout).toMatch(
+      /^#1 {2}\[refused: authentication failed under key "k1".*; not shown, check --key-file\]$/m,
+    )
+    expect(shown.stdout).toContain(SECRET)
+    expect(shown.stdout).not.toContain('tether-sealed:')
     // A repair refuses too: the bytes may be readable with the right key, so nothing is replaced.
     const repair = await runTether(['sessions', 'repair', 'vault', '--store', flag, '--key-file', keyFile])
     expect(repair.code).toBe(1)
