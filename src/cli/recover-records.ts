@@ -1,9 +1,9 @@
 import { mkdir, readdir, rename } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { TetherError } from '../errors/tether-error.ts'
 import { DamagedRecordError, UnsupportedSchemaVersionError } from '../session/session-errors.ts'
 import type { SessionRecord } from '../session/session-records.ts'
 import { SCHEMA_VERSION } from '../session/session-records.ts'
+import { RecoveryError } from './cli-errors.ts'
 import { decodeStorageName, idFromLocation } from './decode-storage-name.ts'
 import type { OpenStore } from './store.ts'
 
@@ -13,13 +13,6 @@ export interface RecordRepair {
   agentId?: string
   detail: string
   written: boolean
-}
-
-/** A record the CLI cannot rebuild by itself: says why and what to do by hand. Exit 1. */
-export class RecoveryError extends TetherError {
-  constructor(message: string) {
-    super('recovery', message)
-  }
 }
 
 /** The session record, or why it cannot be read: a damaged or newer record is not "no session". */

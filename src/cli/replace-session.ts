@@ -1,8 +1,8 @@
 import { mkdtemp, open, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { TetherError } from '../errors/tether-error.ts'
 import { encodeStorageName } from '../storage/storage-name.ts'
+import { ReplaceFailedError } from './cli-errors.ts'
 import type { Progress } from './progress.ts'
 import { standInRecord } from './recover-records.ts'
 import { exportAsJson, type SessionExport } from './session-export.ts'
@@ -11,13 +11,6 @@ import { readSessionExport, writeSessionInto } from './transfer-session.ts'
 import { writeOutputFile } from './write-output-file.ts'
 
 type Written = { agents: number; messages: number }
-
-/** A replace failed part way; the message says where the original is and how to put it back. */
-export class ReplaceFailedError extends TetherError {
-  constructor(message: string, options: { cause: unknown }) {
-    super('replace-failed', message, options)
-  }
-}
 
 /**
  * `--replace`: the destination changes only once the new copy is complete.
