@@ -37,7 +37,7 @@ describe('import --replace into S3 (which cannot rename a session)', () => {
     await seedChat(
       new S3SessionRepository({ bucket: other, prefix: 't', clientConfig: server.clientConfig() }),
       'user-7',
-      20,
+      8,
     )
     const replacement = await runTether(
       ['sessions', 'export', 'user-7', '--store', `s3://${other}/t`, '--endpoint', server.endpoint],
@@ -80,7 +80,7 @@ describe('import --replace into S3 (which cannot rename a session)', () => {
     })
     expect(done.code, done.stderr).toBe(0)
     const shown = await runTether(['sessions', 'show', 'user-7', ...store], { env })
-    expect(shown.stdout).toContain('agent default: 40 messages')
+    expect(shown.stdout).toContain('agent default: 16 messages')
     // Success leaves no saved copy behind.
     expect(await savedCopies()).toEqual(earlier)
   }, 120_000)
