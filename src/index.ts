@@ -106,6 +106,7 @@ export {
   EncryptedSessionRepository,
   type EncryptedSessionRepositoryOptions,
   type EncryptionKey,
+  type EncryptSessionReport,
 } from './storage/encrypted-session-repository.ts'
 export {
   FileSessionRepository,

@@ -117,12 +117,14 @@ export type MessageRecord = z.infer<typeof messageRecordSchema> & { message: Mes
  * location, and a record from a newer format an `UnsupportedSchemaVersionError`.
  */
 export function parseRecord<T>(schema: z.ZodType<T>, text: string, location: string, index?: number): T {
+  const given: unknown = schema
+  const kind = given === agentRecordSchema ? 'agent' : given === sessionRecordSchema ? 'session' : 'message'
   let raw: unknown
   try {
     raw = JSON.parse(text)
   } catch (error) {
     const reason = text.length === 0 ? 'empty' : `not valid JSON (${text.length} bytes)`
-    throw new DamagedRecordError(location, reason, index, { cause: error })
+    throw new DamagedRecordError(location, reason, index, { cause: error, kind })
   }
   const version =
     typeof raw === 'object' && raw !== null ? (raw as { schemaVersion?: unknown }).schemaVersion : undefined
@@ -136,7 +138,10 @@ export function parseRecord<T>(schema: z.ZodType<T>, text: string, location: str
   const parsed = schema.safeParse(raw)
   if (!parsed.success) {
     const invalid = ValidationError.fromZod(location, parsed.error)
-    throw new DamagedRecordError(location, `wrong shape (${invalid.message})`, index, { cause: invalid })
+    throw new DamagedRecordError(location, `wrong shape (${invalid.message})`, index, {
+      cause: invalid,
+      kind,
+    })
   }
   return parsed.data
 }

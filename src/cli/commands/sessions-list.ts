@@ -26,7 +26,7 @@ export const command = defineCommand({
   input: z.object({ ...storeFlags }),
 
   async run(input, context) {
-    const store = await openStoreFlag(input, context)
+    const store = await openStoreFlag(input, context, { mustExist: true })
     const { sessions: records, unreadable } = await listAllSessions(store.repository)
     const progress = await startProgress(context, 'Reading sessions', records.length)
     // A session whose own record is unreadable is listed by where it is, with the problem.
