@@ -28,7 +28,7 @@ describe('tether sessions copy and import', () => {
     ])
     expect(copied.code).toBe(0)
 
-    const file = join(source, '..', 'user-1-export.json')
+    const file = join(await tempDirectory(), 'user-1-export.json')
     await tetherJson(['sessions', 'export', 'user-1', '--store', `file:${source}`, '--output', file])
     const imports = await tempDirectory()
     const imported = await runTether(['sessions', 'import', file, '--store', `file:${imports}`])

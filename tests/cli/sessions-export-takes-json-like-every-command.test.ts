@@ -30,7 +30,7 @@ describe('tether sessions export --json', () => {
     ])
     expect(document.session.sessionId).toBe('user-123')
 
-    const file = join(directory, '..', 'user-123.json')
+    const file = join(await tempDirectory(), 'user-123.json')
     const report = await tetherJson<{ exported: { sessionId: string; path: string; messages: number } }>([
       'sessions',
       'export',

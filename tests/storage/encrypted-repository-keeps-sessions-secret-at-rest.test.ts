@@ -102,7 +102,7 @@ describe('encryption at rest', () => {
     const [listed] = (await open().listSessions()).sessions
     expect([listed?.title, listed?.metadata]).toEqual(['Passport renewal', { owner: 'Freedonian' }])
     const withoutKey = await new FileSessionRepository({ directory }).readSession({ sessionId: 'vault' })
-    expect(withoutKey?.title).toMatch(/^tether-sealed:v1:2026-11:/)
+    expect(withoutKey?.title).toMatch(/^tether-sealed:v2:2026-11:/)
   })
 
   it('rotates keys: the new key writes, the old one still reads', async () => {
