@@ -2,9 +2,13 @@ import type { Agent } from '../agent/agent.ts'
 import type { ConversationManager, ConversationManagerState } from '../conversation/conversation-manager.ts'
 import { ConfigurationError } from '../errors/configuration-error.ts'
 import type { HookRegistry } from '../hooks/hook-registry.ts'
+import { debugLogger } from '../logging/debug-logger.ts'
+import type { Logger } from '../logging/logger.ts'
 import { jsonEqual } from '../messages/json-equal.ts'
 import { type Message, messageSchema } from '../messages/message.ts'
 import { encodeStorageName } from '../storage/storage-name.ts'
+import { traced } from '../telemetry/agent-tracing.ts'
+import { SESSION } from '../telemetry/gen-ai-attributes.ts'
 import { loadRepairedHistory, type RepairReport } from './load-repaired-history.ts'
 import type { Repair } from './plan-history-repair.ts'
 import { DamagedRecordError } from './session-errors.ts'
@@ -18,6 +22,8 @@ export interface RepositorySessionManagerOptions {
   repository: SessionRepository
   /** Which stored agent to use. Default: the Agent's own `agentId`. */
   agentId?: string
+  /** Where restore windows, repairs and re-syncs are reported. Default: the Agent's `logger`, else `DEBUG=tether:session`. */
+  logger?: Logger
 }
 
 /**
@@ -46,6 +52,7 @@ export class RepositorySessionManager implements SessionManager {
   readonly sessionId: string
   readonly repository: SessionRepository
   readonly #agentIdOption: string | undefined
+  readonly #loggerOption: Logger | undefined
   #agent: Agent | undefined
   #ref: AgentRef | undefined
   /** The next free index, as far as this process knows. */
@@ -71,6 +78,7 @@ export class RepositorySessionManager implements SessionManager {
     this.sessionId = options.sessionId
     this.repository = options.repository
     this.#agentIdOption = options.agentId
+    this.#loggerOption = options.logger
   }
 
   /** What the last restore or re-sync repaired (empty `repairs` when nothing was wrong). */
@@ -79,9 +87,9 @@ export class RepositorySessionManager implements SessionManager {
   }
 
   registerHooks(hooks: HookRegistry): void {
-    hooks.on('agent-initialized', ({ agent }) => this.#initialize(agent))
-    hooks.on('invocation-start', ({ agent }) => this.#sync(agent))
-    hooks.on('message-added', ({ agent, message }) => this.#append(agent, message))
+    hooks.on('agent-initialized', ({ agent }) => this.#observeRestore(agent))
+    hooks.on('invocation-start', ({ agent }) => this.#observeSync(agent))
+    hooks.on('message-added', ({ agent, message }) => this.#observeAppend(agent, message))
     hooks.on('invocation-end', ({ agent }) => this.#saveAgent(agent))
   }
 
@@ -332,6 +340,105 @@ export class RepositorySessionManager implements SessionManager {
     if (!this.#ref) throw new ConfigurationError('The session is not attached to an initialized Agent yet.')
     return this.#ref
   }
+
+  // Observability: spans and log lines around the work above, kept apart from it.
+
+  #log(agent: Agent): Logger {
+    return this.#loggerOption ?? agent.logger ?? sessionLog()
+  }
+
+  async #observeRestore(agent: Agent): Promise<void> {
+    const attributes = { [SESSION.id]: this.sessionId, [SESSION.store]: this.repository.constructor.name }
+    await traced(agent, 'tether.session.restore', attributes, async (span) => {
+      await this.#initialize(agent)
+      const first = agent.messages[0]
+      const windowStart = (first && this.#indexOf.get(first)) ?? this.#head
+      const repairs = this.#lastReport?.repairs ?? []
+      span.set({
+        [SESSION.agentId]: this.#agentRef().agentId,
+        [SESSION.windowStart]: windowStart,
+        [SESSION.messages]: agent.messages.length,
+        [SESSION.storedMessages]: this.#head,
+        [SESSION.repairs]: repairs.length,
+        [SESSION.bytes]: span.recording ? jsonBytes(agent.messages) : undefined,
+      })
+      const log = this.#log(agent)
+      log.debug(
+        `restored session ${this.sessionId}: messages ${windowStart}-${this.#head} of ${this.#head}`,
+        {
+          agentId: this.#agentRef().agentId,
+          windowStart,
+          messagesInContext: agent.messages.length,
+        },
+      )
+      this.#logRepairs(log, repairs)
+    })
+  }
+
+  async #observeSync(agent: Agent): Promise<void> {
+    const head = this.#head
+    const report = this.#lastReport
+    await this.#sync(agent)
+    const log = this.#log(agent)
+    if (this.#head > head) {
+      log.info(
+        `session ${this.sessionId}: another writer appended ${this.#head - head} messages; read them`,
+        {
+          from: head,
+          to: this.#head,
+        },
+      )
+    } else if (this.#head < head) {
+      log.info(
+        `session ${this.sessionId}: the store holds ${this.#head} messages, fewer than the ${head} this process knew (deleted elsewhere?); restored from what is there`,
+        { before: head, now: this.#head },
+      )
+    }
+    if (this.#lastReport !== report) this.#logRepairs(log, this.#lastReport?.repairs ?? [])
+  }
+
+  async #observeAppend(agent: Agent, message: Message): Promise<void> {
+    if (agent !== this.#agent) return
+    const head = this.#head
+    const attributes = {
+      [SESSION.id]: this.sessionId,
+      [SESSION.store]: this.repository.constructor.name,
+      [SESSION.role]: message.role,
+    }
+    await traced(agent, 'tether.session.append', attributes, async (span) => {
+      await this.#append(agent, message)
+      const index = this.#indexOf.get(message)
+      span.set({ [SESSION.index]: index, [SESSION.bytes]: span.recording ? jsonBytes(message) : undefined })
+      if (index !== undefined && index !== head) {
+        this.#log(agent).info(
+          `session ${this.sessionId}: another writer appended meanwhile; this message landed at ${index}, not ${head}, and the next run re-reads the window`,
+          { expectedIndex: head, index },
+        )
+      }
+    })
+  }
+
+  #logRepairs(log: Logger, repairs: Repair[]): void {
+    for (const repair of repairs) {
+      log.warn(
+        `session ${this.sessionId}: repaired ${repair.kind} at message ${repair.index}: ${repair.detail}`,
+        {
+          written: repair.written,
+        },
+      )
+    }
+  }
+}
+
+let defaultSessionLog: Logger | undefined
+function sessionLog(): Logger {
+  defaultSessionLog ??= debugLogger('tether:session')
+  return defaultSessionLog
+}
+
+/** The size of a value as stored JSON, in UTF-8 bytes. */
+function jsonBytes(value: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(value)).length
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   StorageError,
   UnsupportedSchemaVersionError,
 } from '../session/session-errors.ts'
+import { sessionPage } from '../session/session-list-page.ts'
 import {
   type AgentRecord,
   agentRecordSchema,
@@ -18,6 +19,7 @@ import {
   SCHEMA_VERSION,
   type SessionRecord,
   sessionRecordSchema,
+  updatedSessionRecord,
   validMessage,
 } from '../session/session-records.ts'
 import type {
@@ -27,6 +29,7 @@ import type {
   SessionPage,
   SessionRef,
   SessionRepository,
+  SessionUpdate,
   UnreadableSession,
 } from '../session/session-repository.ts'
 import { defaultSessionsDirectory } from './default-sessions-directory.ts'
@@ -37,7 +40,11 @@ import { encodeStorageName } from './storage-name.ts'
 export interface FileSessionRepositoryOptions {
   /** Default: the per-user data directory + `tether/sessions` (see `defaultSessionsDirectory`). */
   directory?: string
-  /** For fault-injection tests only. */
+  /**
+   * For fault-injection tests only; left out of the published typings (`stripInternal`), which
+   * would otherwise need `@types/node` in every consumer project.
+   * @internal
+   */
   fileOperations?: FileOperations
 }
 
@@ -93,13 +100,68 @@ export class FileSessionRepository implements SessionRepository {
   }
 
   async readSession({ sessionId }: SessionRef): Promise<SessionRecord | null> {
-    const path = join(this.#sessionDir(sessionId), 'session.json')
-    const text = await this.#readText(path)
-    return text === null ? null : parseRecord(sessionRecordSchema, text, path)
+    const dir = this.#sessionDir(sessionId)
+    const text = await this.#readText(join(dir, 'session.json'))
+    return text === null
+      ? null
+      : this.#withActivity(dir, parseRecord(sessionRecordSchema, text, join(dir, 'session.json')))
   }
 
+  /**
+   * Title and metadata go into session.json (replaced atomically). Two updates at once: the later
+   * rename wins whole. Appends never write session.json, so they cannot undo an update.
+   */
+  async updateSession({ sessionId, title, metadata }: SessionUpdate): Promise<SessionRecord> {
+    const dir = this.#sessionDir(sessionId)
+    const path = join(dir, 'session.json')
+    const text = await this.#readText(path)
+    if (text === null) throw new RecordNotFoundError(path)
+    const record = updatedSessionRecord(
+      parseRecord(sessionRecordSchema, text, path),
+      { title, metadata },
+      now(),
+    )
+    await this.#guard('update session', path, () => this.#files.writeReplacing(path, json(record)))
+    return this.#withActivity(dir, record)
+  }
+
+  /**
+   * The record with `updatedAt` raised to its latest append, read from the modification time of
+   * each agent's messages directory (a new message file changes it). This costs two system calls
+   * per agent on read and nothing per turn: no session-wide file is rewritten on every append.
+   */
+  async #withActivity(dir: string, record: SessionRecord): Promise<SessionRecord> {
+    const agentsDir = join(dir, 'agents')
+    let latest = record.updatedAt ?? record.createdAt
+    const names = await this.#guard('list agents in', agentsDir, async () => {
+      try {
+        return (await fs.readdir(agentsDir)).filter((name) => !name.startsWith('.'))
+      } catch (error) {
+        if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return []
+        throw error
+      }
+    })
+    for (const name of names) {
+      const messagesDir = join(agentsDir, name, 'messages')
+      const modified = await this.#guard('read the time of', messagesDir, async () => {
+        try {
+          return (await fs.stat(messagesDir)).mtime.toISOString()
+        } catch (error) {
+          if (isErrno(error, 'ENOENT')) return undefined
+          throw error
+        }
+      })
+      if (modified !== undefined && modified > latest) latest = modified
+    }
+    return latest === (record.updatedAt ?? record.createdAt) ? record : { ...record, updatedAt: latest }
+  }
+
+  /**
+   * Reads every session record to order them by activity, so a page costs one read per session in
+   * the store, not per session on the page (fine for thousands; an index is the fix beyond that).
+   * Unreadable records are reported with the first page.
+   */
   async listSessions(options: ListSessionsOptions = {}): Promise<SessionPage> {
-    const limit = options.limit ?? DEFAULT_PAGE
     const names = await this.#guard('list', this.directory, async () => {
       try {
         return (await fs.readdir(this.directory)).filter((name) => !name.startsWith('.')).sort()
@@ -108,30 +170,25 @@ export class FileSessionRepository implements SessionRepository {
         throw error
       }
     })
-    const after = options.cursor
-    const remaining = after === undefined ? names : names.filter((name) => name > after)
-    const page = remaining.slice(0, limit)
-    const sessions: SessionRecord[] = []
+    const records: SessionRecord[] = []
     const unreadable: UnreadableSession[] = []
-    for (const name of page) {
+    for (const name of names) {
       const path = join(this.directory, name, 'session.json')
       const text = await this.#readText(path)
       // A directory without session.json is a creation cut short by a crash: not a session yet.
       if (text === null) continue
       try {
-        sessions.push(parseRecord(sessionRecordSchema, text, path))
+        records.push(
+          await this.#withActivity(join(this.directory, name), parseRecord(sessionRecordSchema, text, path)),
+        )
       } catch (error) {
         if (!(error instanceof DamagedRecordError || error instanceof UnsupportedSchemaVersionError))
           throw error
         unreadable.push({ location: path, reason: error.message })
       }
     }
-    const last = page.at(-1)
-    return {
-      sessions,
-      ...(remaining.length > limit && last !== undefined ? { nextCursor: last } : {}),
-      ...(unreadable.length > 0 ? { unreadable } : {}),
-    }
+    const page = sessionPage(records, options, DEFAULT_PAGE)
+    return { ...page, ...(unreadable.length > 0 && options.cursor === undefined ? { unreadable } : {}) }
   }
 
   async deleteSession({ sessionId }: SessionRef): Promise<void> {

@@ -13,7 +13,8 @@ import { useTempDirectories } from '../support/temp-directory.ts'
 import { expectValidForModel } from '../support/valid-history.ts'
 
 const TRIALS = 100
-const LANES = 2
+// Independent sessions killed side by side: the trials overlap their waits (spawn, restore, the delay).
+const LANES = 4
 
 /**
  * Runs turns with two tool calls each and SIGKILLs the worker at a random point; returns finished
