@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Agent, type Message, RepositorySessionManager, SessionConflictError } from '../../src/index.ts'
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { ScriptedModel } from '../../src/testing/index.ts'
-import { S3_TARGETS, type S3TestTarget, TARGET_START_TIMEOUT } from '../support/s3-targets.ts'
+import { S3_TARGETS, useS3Target } from '../support/s3-targets.ts'
 
 const texts = (messages: Message[]) =>
   messages.map((message) =>
@@ -12,17 +12,15 @@ const text = (value: string): Message => ({ role: 'user', content: [{ type: 'tex
 
 for (const target of S3_TARGETS) {
   describe.skipIf(target.unavailable !== undefined)(`S3 sessions across devices (${target.name})`, () => {
-    let server: S3TestTarget
-    let bucket: string
-    beforeAll(async () => {
-      server = await target.start()
-      bucket = await server.createBucket()
-    }, TARGET_START_TIMEOUT)
-    afterAll(() => server?.stop())
+    const s3 = useS3Target(target)
 
-    /** A device: its own client and repository, the same bucket and user prefix. */
+    /** A device: its own client and repository, the same s3.bucket and user prefix. */
     const device = () =>
-      new S3SessionRepository({ bucket, prefix: 'users/alex/', clientConfig: server.clientConfig() })
+      new S3SessionRepository({
+        bucket: s3.bucket,
+        prefix: 'users/alex/',
+        clientConfig: s3.server.clientConfig(),
+      })
 
     it("device B sees device A's turns at its next run, and A sees B's", async () => {
       const modelA = new ScriptedModel({ fallback: { text: 'Nice to meet you, Alex.' } })

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Message } from '../../src/index.ts'
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
-import { S3_TARGETS, type S3TestTarget, TARGET_START_TIMEOUT } from '../support/s3-targets.ts'
+import { S3_TARGETS, useS3Target } from '../support/s3-targets.ts'
 
 const text = (value: string): Message => ({ role: 'user', content: [{ type: 'text', text: value }] })
 
@@ -9,18 +9,16 @@ for (const target of S3_TARGETS) {
   describe.skipIf(target.unavailable !== undefined)(
     `many writers contending for one S3 log (${target.name})`,
     () => {
-      let server: S3TestTarget
-      let bucket: string
-      beforeAll(async () => {
-        server = await target.start()
-        bucket = await server.createBucket()
-      }, TARGET_START_TIMEOUT)
-      afterAll(() => server?.stop())
+      const s3 = useS3Target(target)
 
       it('four handles appending one message after another: each stored once, indexes as returned', async () => {
         const ref = { sessionId: 'contended', agentId: 'default' }
         const open = () =>
-          new S3SessionRepository({ bucket, prefix: 'many/', clientConfig: server.clientConfig() })
+          new S3SessionRepository({
+            bucket: s3.bucket,
+            prefix: 'many/',
+            clientConfig: s3.server.clientConfig(),
+          })
         const PER_WRITER = 12
         const writer = async (label: string) => {
           const repository = open()

@@ -1,24 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ConfigurationError, type Message } from '../../src/index.ts'
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { TRICKY_SESSION_IDS } from '../../src/testing/index.ts'
 import { rawBucket } from '../support/s3-raw.ts'
-import { S3_TARGETS, type S3TestTarget, TARGET_START_TIMEOUT } from '../support/s3-targets.ts'
+import { S3_TARGETS, useS3Target } from '../support/s3-targets.ts'
 
 const text = (value: string): Message => ({ role: 'user', content: [{ type: 'text', text: value }] })
 
 for (const target of S3_TARGETS) {
   describe.skipIf(target.unavailable !== undefined)(`the S3 prefix isolates users (${target.name})`, () => {
-    let server: S3TestTarget
-    let bucket: string
-    beforeAll(async () => {
-      server = await target.start()
-      bucket = await server.createBucket()
-    }, TARGET_START_TIMEOUT)
-    afterAll(() => server?.stop())
+    const s3 = useS3Target(target)
 
     const as = (prefix: string) =>
-      new S3SessionRepository({ bucket, prefix, clientConfig: server.clientConfig() })
+      new S3SessionRepository({ bucket: s3.bucket, prefix, clientConfig: s3.server.clientConfig() })
 
     it('no session or agent ID, however crafted, writes or reads outside the prefix', async () => {
       const alice = as('users/alice')
@@ -40,7 +34,7 @@ for (const target of S3_TARGETS) {
           windowStart: 0,
         })
       }
-      const keys = await rawBucket(server.clientConfig(), bucket).keys()
+      const keys = await rawBucket(s3.server.clientConfig(), s3.bucket).keys()
       // A session record, an agent record and at least one log object for each crafted session.
       expect(keys.length).toBeGreaterThanOrEqual(crafted.length * 3)
       for (const key of keys) expect(key.startsWith('users/alice/sessions/')).toBe(true)

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   Agent,
   type Message,
@@ -9,7 +9,7 @@ import {
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { ScriptedModel } from '../../src/testing/index.ts'
 import { rawBucket } from '../support/s3-raw.ts'
-import { S3_TARGETS, type S3TestTarget, TARGET_START_TIMEOUT } from '../support/s3-targets.ts'
+import { S3_TARGETS, useS3Target } from '../support/s3-targets.ts'
 
 /** Every object of two sessions as tether-agents 0.1 stored them (tests/support/s3-write-format-1-fixture.ts). */
 const fixture = JSON.parse(
@@ -21,25 +21,20 @@ for (const target of S3_TARGETS) {
   describe.skipIf(target.unavailable !== undefined)(
     `sessions in the S3 layout of tether-agents 0.1 stay readable and writable (${target.name})`,
     () => {
-      let server: S3TestTarget
-      let bucket: string
+      const s3 = useS3Target(target)
       let copies = 0
-      beforeAll(async () => {
-        server = await target.start()
-        bucket = await server.createBucket()
-      }, TARGET_START_TIMEOUT)
-      afterAll(() => server?.stop())
 
       /** A fresh copy of the fixture under its own prefix, opened with today's defaults. */
       async function copy(): Promise<{ repository: () => S3SessionRepository; prefix: string }> {
         const prefix = `copy-${copies++}/`
-        const raw = rawBucket(server.clientConfig(), bucket)
+        const raw = rawBucket(s3.server.clientConfig(), s3.bucket)
         await Promise.all(
           Object.entries(fixture.objects).map(([key, body]) => raw.put(`${prefix}${key}`, body)),
         )
         return {
           prefix,
-          repository: () => new S3SessionRepository({ bucket, prefix, clientConfig: server.clientConfig() }),
+          repository: () =>
+            new S3SessionRepository({ bucket: s3.bucket, prefix, clientConfig: s3.server.clientConfig() }),
         }
       }
 
@@ -82,7 +77,7 @@ for (const target of S3_TARGETS) {
         expect(all.slice(-2).map((record) => textOf(record.message))).toEqual(['hello again', 'welcome back'])
         expect(all).toHaveLength(122)
         // Even on a store with conditional writes, an existing log keeps its slot layout.
-        const keys = await rawBucket(server.clientConfig(), bucket).keys(`${prefix}sessions/`)
+        const keys = await rawBucket(s3.server.clientConfig(), s3.bucket).keys(`${prefix}sessions/`)
         expect(keys.filter((key) => /\/log\/m\d{12}/.test(key))).toEqual([])
       })
     },

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { runWorkersTogether } from '../support/run-session-worker.ts'
-import { S3_TARGETS, type S3TestTarget, TARGET_START_TIMEOUT } from '../support/s3-targets.ts'
+import { S3_TARGETS, useS3Target } from '../support/s3-targets.ts'
 import { expectValidForModel, isInterruptedRepairAppend } from '../support/valid-history.ts'
 
 for (const target of S3_TARGETS) {
@@ -10,23 +10,17 @@ for (const target of S3_TARGETS) {
     () => {
       // Turns on Ceph take milliseconds: more of them, so the two devices' turns overlap in time.
       const TURNS = target.conditionalWrites ? 30 : 10
-      let server: S3TestTarget
-      let bucket: string
-      beforeAll(async () => {
-        server = await target.start()
-        bucket = await server.createBucket()
-      }, TARGET_START_TIMEOUT)
-      afterAll(() => server?.stop())
+      const s3 = useS3Target(target)
 
       it('concurrent turns with tools: every message stored exactly once, one order for every reader', async () => {
         const prefix = 'devices/'
         const labels = ['A', 'B']
         const store = {
           kind: 's3' as const,
-          endpoint: server.endpoint,
-          bucket,
+          endpoint: s3.server.endpoint,
+          bucket: s3.bucket,
           prefix,
-          credentials: server.credentials,
+          credentials: s3.server.credentials,
         }
         const added = (
           await runWorkersTogether(
@@ -35,7 +29,8 @@ for (const target of S3_TARGETS) {
         ).flat()
 
         const ref = { sessionId: 'shared', agentId: 'default' }
-        const reader = () => new S3SessionRepository({ bucket, prefix, clientConfig: server.clientConfig() })
+        const reader = () =>
+          new S3SessionRepository({ bucket: s3.bucket, prefix, clientConfig: s3.server.clientConfig() })
         const first = await reader().readMessages(ref)
         const second = await reader().readMessages(ref)
         // One order: two independent readers agree record for record; indexes have no gaps.

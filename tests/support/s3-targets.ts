@@ -1,4 +1,5 @@
 import type { S3ClientConfig } from '@aws-sdk/client-s3'
+import { afterAll, beforeAll } from 'vitest'
 import { cephSkipNote, cephUnavailable, useCephCluster } from './ceph-cluster.ts'
 import type { S3Credentials } from './run-session-worker.ts'
 import { S3RVER_CREDENTIALS, startS3Server } from './s3-server.ts'
@@ -56,3 +57,30 @@ export const S3_TARGETS: readonly S3TargetKind[] = [
 
 /** Ceph needs ~15 s to start once per run; hooks that may start it get this long. */
 export const TARGET_START_TIMEOUT = 150_000
+
+/**
+ * Starts `target` before the suite's tests (a fresh bucket each suite) and stops it after; the
+ * returned object reads the running server and bucket once started.
+ */
+export function useS3Target(target: S3TargetKind): {
+  readonly server: S3TestTarget
+  readonly bucket: string
+} {
+  let server: S3TestTarget | undefined
+  let bucket: string | undefined
+  beforeAll(async () => {
+    server = await target.start()
+    bucket = await server.createBucket()
+  }, TARGET_START_TIMEOUT)
+  afterAll(() => server?.stop())
+  return {
+    get server() {
+      if (server === undefined) throw new Error(`${target.name} has not started`)
+      return server
+    },
+    get bucket() {
+      if (bucket === undefined) throw new Error(`${target.name} has no bucket yet`)
+      return bucket
+    },
+  }
+}
