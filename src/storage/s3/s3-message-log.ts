@@ -45,6 +45,8 @@ export class S3MessageLog {
   #head: Head | null = null
   #queue: Promise<unknown> = Promise.resolve()
   #pending: Pending[] = []
+  /** The highest round a compare-and-append that gave up saw at a slot: the next try starts above. */
+  #contended: { slot: number; highest: number } | null = null
 
   constructor(store: S3ObjectStore, keys: AgentKeys, ref: AgentRef, segmentSize: number) {
     this.#store = store
@@ -166,7 +168,12 @@ export class S3MessageLog {
         updatedAt: time,
       }))
       const tail = extendTail(head.tail, records)
-      const outcome = await this.#protocol.decide(head.slot + 1, head, tail)
+      const slot = head.slot + 1
+      const outcome = await this.#protocol.decide(slot, head, tail, {
+        giveUpIfContended: expectedIndex !== undefined,
+        fromRound: this.#contended?.slot === slot ? this.#contended.highest + 1 : 1,
+      })
+      if (outcome.kind === 'contended') this.#contended = { slot, highest: outcome.highest }
       if (outcome.kind === 'won') {
         this.#head = { slot: head.slot + 1, value: outcome.value, tail }
         return records

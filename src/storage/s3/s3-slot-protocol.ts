@@ -45,6 +45,12 @@ export type SlotOutcome =
   | { kind: 'lost'; view: LogView }
   /** The log changed under us (deleted, or the base is gone): start again from a fresh read. */
   | { kind: 'restart' }
+  /**
+   * `giveUpIfContended` was set and a higher ballot competes before any accept of ours exists:
+   * nothing of ours can be decided (our prepare is removed). `highest` is the highest round seen,
+   * for the caller's next proposal at this slot to start above it.
+   */
+  | { kind: 'contended'; highest: number }
 
 const MAX_ROUNDS = 64
 /** Keys per LIST of the log: the newest slots and the newest decided key, in the usual case. */
@@ -107,13 +113,23 @@ export class SlotProtocol {
    * tail was decided. A proposal whose value was ever accepted is driven to a decision before
    * returning, so it can never be decided later behind the caller's back: a lost append really
    * wrote no message, which is what `expectedIndex` promises and what keeps retries from
-   * duplicating a message. Prepares left by crashed writers are outbid, never waited for.
+   * duplicating a message. Prepares left by crashed writers are outbid, never waited for: a
+   * proposal that gives up (`giveUpIfContended`, for a compare-and-append, which then reports a
+   * conflict and is retried by its caller) starts its next try above every round it saw
+   * (`fromRound`). Until 0.1 the retry started at round 1, below the leftovers of writers killed
+   * mid-slot, and lost to them every time: a restore's repair failed (issue 9).
    */
-  async decide(slot: number, base: Base, tail: Tail): Promise<SlotOutcome> {
+  async decide(
+    slot: number,
+    base: Base,
+    tail: Tail,
+    options: { giveUpIfContended?: boolean; fromRound?: number } = {},
+  ): Promise<SlotOutcome> {
     // A fresh writer ID per proposal: a ballot (and so a key) is never reused, even by one process
     // proposing twice at the same slot from a stale view. Reusing one would overwrite a decided tail.
     const writer = randomBytes(8).toString('hex')
-    let round = 1
+    let round = Math.max(1, options.fromRound ?? 1)
+    let oursAccepted = false
     let ours: string | undefined
     for (let attempt = 0; attempt < MAX_ROUNDS; attempt++) {
       const ballot: Ballot = { round, writer }
@@ -125,6 +141,7 @@ export class SlotProtocol {
       let state = this.#check(view, slot, base, ballot)
       if (state.kind === 'ok') {
         const value = state.accepted?.value ?? (ours as string)
+        if (value === ours) oursAccepted = true
         await this.store.put(this.keys.accept(slot, ballot, value), '-\n')
         view = await this.view()
         state = this.#check(view, slot, base, ballot)
@@ -144,10 +161,12 @@ export class SlotProtocol {
         return { kind: 'lost', view }
       }
       if (state.kind === 'restart') return state
-      // Outbid: go on with a higher round, whoever outbid us. Never give up here, even for a
-      // compare-and-append: the bidder may be a writer that crashed after its prepare, and only
-      // a higher round gets past it (giving up and retrying at round 1 wedged restores, issue 9).
-      // The slot still ends in one of the two answers `expectedIndex` needs: ours, or another's.
+      // Outbid. If none of our accepts exists, our tail can never be chosen: a compare-and-append
+      // may stop here (fewer duelling proposers), removing its prepare, which nobody can adopt.
+      if (options.giveUpIfContended && !oursAccepted) {
+        await this.#dropLoser(slot, view, writer)
+        return { kind: 'contended', highest: Math.max(round, state.highest) }
+      }
       round = Math.max(round, state.highest) + 1
       await sleep(Math.random() * Math.min(400, 10 * 2 ** Math.min(attempt, 6)))
     }
