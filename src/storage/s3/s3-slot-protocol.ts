@@ -168,7 +168,9 @@ export class SlotProtocol {
         return { kind: 'contended', highest: Math.max(round, state.highest) }
       }
       round = Math.max(round, state.highest) + 1
-      await sleep(Math.random() * Math.min(400, 10 * 2 ** Math.min(attempt, 6)))
+      // Full-jitter backoff up to 3 s: a round is 4 requests, and with several devices on a slow
+      // store (hundreds of ms a round) a 400 ms ceiling let 6 of them collide for 64 rounds.
+      await sleep(Math.random() * Math.min(3_000, 10 * 2 ** Math.min(attempt, 9)))
     }
     throw new StorageError(
       'append to',
