@@ -109,6 +109,20 @@ export {
   FileSessionRepository,
   type FileSessionRepositoryOptions,
 } from './storage/file-session-repository.ts'
+export { FileSyncStateStore, type FileSyncStateStoreOptions } from './storage/file-sync-state-store.ts'
 export { MemorySessionRepository } from './storage/memory-session-repository.ts'
+// Sync (offline-first: a local repository synced with a remote one)
+export type { AgentStateConflict, SyncFailure } from './sync/sync-bookkeeping.ts'
+export { SyncError } from './sync/sync-errors.ts'
+export type { AutoSyncOptions } from './sync/sync-scheduler.ts'
+export type { AgentSyncReport, SessionSyncReport } from './sync/sync-session.ts'
+export { MemorySyncStateStore, type SyncStateStore } from './sync/sync-state-store.ts'
+export {
+  type AgentSyncStatus,
+  SyncedSessionRepository,
+  type SyncedSessionRepositoryOptions,
+  type SyncReport,
+  type SyncStatus,
+} from './sync/synced-session-repository.ts'
 // Tools
 export { type JsonSchemaObject, type Tool, type ToolContext, type ToolOutput, tool } from './tools/tool.ts'
