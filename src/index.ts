@@ -121,6 +121,7 @@ export {
   type AgentSyncStatus,
   SyncedSessionRepository,
   type SyncedSessionRepositoryOptions,
+  type SyncOptions,
   type SyncReport,
   type SyncStatus,
 } from './sync/synced-session-repository.ts'

@@ -13,9 +13,12 @@ export interface AgentRecordSyncOutcome {
  * Brings one agent record (state, conversation manager state, window start) to agreement.
  * `revisions` are both sides' record revisions when they last agreed; the side whose revision
  * moved since has changed. One side changed: it is copied to the other. Both changed (two devices
- * ran the agent while apart): the record with the later `updatedAt` wins, the remote on a tie (as
- * for message order), and the conflict is returned with the losing state so it can be reported.
- * Records equal in content are never a conflict.
+ * ran the agent while apart): the device syncing now wins, i.e. the last device to sync, as
+ * server-time last-writer-wins in notes apps. It is also the device whose turns the merge just
+ * placed last in the remote order, so the kept state is the one after the history's last turn.
+ * (Records' `updatedAt` cannot decide: a store stamps it when the record is pushed, not when the
+ * state changed.) The conflict is returned with the discarded state so it can be reported. Records
+ * equal in content are never a conflict.
  */
 export async function syncAgentRecord(
   local: SessionRepository,
@@ -35,8 +38,8 @@ export async function syncAgentRecord(
   if (!theirs || (localChanged && !remoteChanged)) winner = 'local'
   else if (!mine || (remoteChanged && !localChanged)) winner = 'remote'
   else {
-    winner = Date.parse(mine.updatedAt) > Date.parse(theirs.updatedAt) ? 'local' : 'remote'
-    const loser = winner === 'local' ? theirs : mine
+    winner = 'local'
+    const loser = theirs
     conflict = {
       ...ref,
       at: new Date().toISOString(),

@@ -14,7 +14,7 @@ export const agentConflictSchema = z.object({
   sessionId: z.string().min(1),
   agentId: z.string().min(1),
   at: z.string(),
-  /** Which side's agent record now holds on both (the later `updatedAt`; remote on a tie). */
+  /** Which side's agent record now holds on both: the device that synced last (see sync-agent-record.ts). */
   kept: z.enum(['local', 'remote']),
   local: agentSideSchema,
   remote: agentSideSchema,

@@ -25,6 +25,8 @@ export interface SessionSyncInput {
   remote: SessionRepository
   bookkeeping: SyncBookkeeping
   sessionId: string
+  /** Ignore the synced prefix: compare whole histories. */
+  recheck: boolean
   /** Agents this process wrote to (their agent record may not exist yet). */
   agentsWritten: ReadonlySet<string>
   /** Read-modify-write of one agent's bookkeeping, serialised with the repository's own. */
@@ -81,7 +83,7 @@ async function syncAgent(input: SessionSyncInput, ref: AgentRef): Promise<AgentS
   let history: HistorySyncOutcome | undefined
   for (let pass = 0; history === undefined; pass++) {
     try {
-      history = await syncHistory(local, remote, ref, state)
+      history = await syncHistory(local, remote, ref, input.recheck ? { ...state, syncedCount: 0 } : state)
     } catch (error) {
       if (!(error instanceof LocalHistoryMoved) || pass + 1 >= MAX_PASSES) {
         throw error instanceof LocalHistoryMoved

@@ -33,6 +33,11 @@ export interface SyncedSessionRepositoryOptions {
   onConflict?: (conflict: AgentStateConflict) => void
 }
 
+export interface SyncOptions {
+  /** Compare whole histories (pulls other devices' redactions of already-synced messages). */
+  recheck?: boolean
+}
+
 export interface SyncReport {
   sessions: SessionSyncReport[]
 }
@@ -100,11 +105,14 @@ export class SyncedSessionRepository implements SessionRepository {
    * Pushes local-only messages and pulls what other devices pushed: for one session (`ref`), or
    * for every session on either side. Throws `SyncError` when a session could not be synced (the
    * others still were); the failure is also recorded for `syncStatus`.
+   *
+   * `recheck` compares whole histories instead of trusting the synced prefix: it also pulls
+   * updates (redactions) other devices made to messages this device had already synced.
    */
-  sync(ref?: SessionRef): Promise<SyncReport> {
+  sync(ref?: SessionRef, options: SyncOptions = {}): Promise<SyncReport> {
     return this.#exclusive(async () => {
       const ids = ref === undefined ? await this.#allSessionIds() : [ref.sessionId]
-      return this.#syncSessions(ids)
+      return this.#syncSessions(ids, options.recheck === true)
     })
   }
 
@@ -254,14 +262,14 @@ export class SyncedSessionRepository implements SessionRepository {
     })
   }
 
-  async #syncSessions(ids: readonly string[]): Promise<SyncReport> {
+  async #syncSessions(ids: readonly string[], recheck = false): Promise<SyncReport> {
     const sessions: SessionSyncReport[] = []
     const failures: unknown[] = []
     for (const sessionId of new Set(ids)) {
       // Taken off before the sync: a write during it marks the session again.
       this.#dirty.delete(sessionId)
       try {
-        sessions.push(await this.#syncOne(sessionId))
+        sessions.push(await this.#syncOne(sessionId, recheck))
       } catch (error) {
         this.#dirty.add(sessionId)
         failures.push(error)
@@ -277,8 +285,9 @@ export class SyncedSessionRepository implements SessionRepository {
     return { sessions }
   }
 
-  async #syncOne(sessionId: string): Promise<SessionSyncReport> {
+  async #syncOne(sessionId: string, recheck: boolean): Promise<SessionSyncReport> {
     const report = await syncSession({
+      recheck,
       local: this.local,
       remote: this.remote,
       bookkeeping: this.#bookkeeping,
