@@ -58,7 +58,7 @@ const remote = new S3SessionRepository({
 const repository = new SyncedSessionRepository({
   local: new FileSessionRepository({ directory: join(args.directory, 'sessions') }),
   remote,
-  state: new FileSyncStateStore({ directory: join(args.directory, 'sync-state') }),
+  state: new FileSyncStateStore({ directory: join(args.directory, 'sessions', '.sync') }),
   autoSync:
     args.autoSync === true
       ? { debounceMs: 20, intervalMs: 500, initialBackoffMs: 50, maxBackoffMs: 500 }
