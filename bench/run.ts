@@ -31,6 +31,15 @@ if (existsSync(fileURLToPath(s3Bench))) {
   }
 }
 
+const syncBench = new URL('./sync-bench.ts', import.meta.url)
+if (existsSync(fileURLToPath(syncBench))) {
+  const { benchSync } = (await import(syncBench.href)) as { benchSync: () => Promise<BenchSection[]> }
+  for (const section of await benchSync()) {
+    console.log(`\n${table(section)}`)
+    sections.push(section)
+  }
+}
+
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform} ${process.arch}, Node ${process.version}`
 const document = [
   '# Benchmarks',
