@@ -1,26 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { MemorySessionRepository, MemorySyncStateStore, SyncedSessionRepository } from '../../src/index.ts'
 import { userMessage } from '../../src/messages/message.ts'
+import { emptyAgentRecord, memoryDevice } from '../support/memory-devices.ts'
 import { switchable } from '../support/switchable-repository.ts'
 
-/** Agents are found by their record, which RepositorySessionManager writes when it attaches. */
-const agentRecordFor = (r: { sessionId: string; agentId: string }) => ({
-  ...r,
-  state: {},
-  conversationManagerState: null,
-  windowStart: 0,
-})
 const ref = { sessionId: 'mail', agentId: 'default' }
-const agentRecord = agentRecordFor(ref)
+const agentRecord = emptyAgentRecord(ref)
 
 describe('a message pushed twice', () => {
   it('is recognised by its id when the reply to the push was lost, and is not stored again', async () => {
     const remote = switchable(new MemorySessionRepository())
-    const device = new SyncedSessionRepository({
-      local: new MemorySessionRepository(),
-      remote,
-      autoSync: false,
-    })
+    const device = memoryDevice(remote)
     await device.createSession(ref)
     await device.writeAgent(agentRecord)
     for (const text of ['one', 'two', 'three'])

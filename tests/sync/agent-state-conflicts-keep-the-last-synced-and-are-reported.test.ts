@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { type AgentStateConflict, MemorySessionRepository, SyncedSessionRepository } from '../../src/index.ts'
+import { memoryDevice } from '../support/memory-devices.ts'
 import { switchable } from '../support/switchable-repository.ts'
 
 const ref = { sessionId: 'todo', agentId: 'default' }
@@ -20,11 +21,7 @@ describe('agent state changed on two devices while apart', () => {
       autoSync: false,
       onConflict: (conflict) => reported.push(conflict),
     })
-    const laptop = new SyncedSessionRepository({
-      local: new MemorySessionRepository(),
-      remote,
-      autoSync: false,
-    })
+    const laptop = memoryDevice(remote)
     await phone.createSession(ref)
     await phone.writeAgent(write({ theme: 'light' }))
     await phone.sync()

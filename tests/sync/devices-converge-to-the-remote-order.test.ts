@@ -3,16 +3,14 @@ import { z } from 'zod'
 import { modelView } from '../../src/agent/model-view.ts'
 import {
   Agent,
-  MemorySessionRepository,
   NullConversationManager,
   RepositorySessionManager,
   type SessionRepository,
-  SyncedSessionRepository,
   tool,
 } from '../../src/index.ts'
 import { messageText } from '../../src/messages/message.ts'
 import { ScriptedModel } from '../../src/testing/index.ts'
-import { switchable } from '../support/switchable-repository.ts'
+import { twoDevices } from '../support/memory-devices.ts'
 import { expectValidForModel } from '../support/valid-history.ts'
 
 const sessionId = 'notes'
@@ -68,17 +66,7 @@ const prompts = (messages: { role: string; content: { type: string; text?: strin
 
 describe('two devices that appended while apart', () => {
   it('both converge to exactly the remote history, every message once, and a running agent picks the merge up at its next run', async () => {
-    const remote = switchable(new MemorySessionRepository())
-    const phone = new SyncedSessionRepository({
-      local: new MemorySessionRepository(),
-      remote,
-      autoSync: false,
-    })
-    const laptop = new SyncedSessionRepository({
-      local: new MemorySessionRepository(),
-      remote,
-      autoSync: false,
-    })
+    const { remote, phone, laptop } = twoDevices()
     const phoneModel = toolModel()
     const onPhone = agentOn(phone, phoneModel)
     await onPhone.run('phone online')

@@ -1,29 +1,19 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CuttableProxy, startCuttableProxy } from '../support/cuttable-proxy.ts'
+import { describe, expect, it } from 'vitest'
 import { acknowledged, runDeviceOk, syncedLine } from '../support/run-sync-device.ts'
-import { type S3TestServer, startS3Server } from '../support/s3-server.ts'
-import { expectEveryoneSeesTheRemoteHistory, promptsOf, remoteHistory, sessionId } from './sync-proof.ts'
+import {
+  expectEveryoneSeesTheRemoteHistory,
+  promptsOf,
+  remoteHistory,
+  sessionId,
+  useSyncNetwork,
+} from './sync-proof.ts'
 
-let server: S3TestServer
-let proxy: CuttableProxy
-let root: string
-
-beforeAll(async () => {
-  server = await startS3Server()
-  proxy = await startCuttableProxy(server.port)
-  root = await mkdtemp(join(tmpdir(), 'tether-sync-'))
-})
-afterAll(async () => {
-  await proxy?.stop()
-  await server?.stop()
-  if (root) await rm(root, { recursive: true, force: true })
-})
+const network = useSyncNetwork()
 
 describe('two device processes with their own local directories and one S3 behind a cuttable network', () => {
   it('work online, then apart for several turns each, and after reconnecting every device restores the same history', async () => {
+    const { server, proxy, root } = network()
     const bucket = await server.createBucket()
     const [phone, laptop, fresh] = ['phone', 'laptop', 'fresh'].map((name) =>
       join(root, `${bucket}-${name}`),

@@ -1,33 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import { MemorySessionRepository, SyncedSessionRepository } from '../../src/index.ts'
+import { MemorySessionRepository } from '../../src/index.ts'
 import { userMessage } from '../../src/messages/message.ts'
-import { switchable } from '../support/switchable-repository.ts'
+import { emptyAgentRecord, memoryDevice, twoDevices } from '../support/memory-devices.ts'
 
-/** Agents are found by their record, which RepositorySessionManager writes when it attaches. */
-const agentRecordFor = (r: { sessionId: string; agentId: string }) => ({
-  ...r,
-  state: {},
-  conversationManagerState: null,
-  windowStart: 0,
-})
 const ref = { sessionId: 'journal', agentId: 'default' }
 const texts = async (repository: { readMessages: MemorySessionRepository['readMessages'] }) =>
   (await repository.readMessages(ref)).map((record) => record.message.content)
-const agentRecord = agentRecordFor(ref)
+const agentRecord = emptyAgentRecord(ref)
 
 describe('changes other than appends', () => {
   it('a redaction made offline reaches the remote, then a fresh device and (at a recheck) the other device; the id stays', async () => {
-    const remote = switchable(new MemorySessionRepository())
-    const phone = new SyncedSessionRepository({
-      local: new MemorySessionRepository(),
-      remote,
-      autoSync: false,
-    })
-    const laptop = new SyncedSessionRepository({
-      local: new MemorySessionRepository(),
-      remote,
-      autoSync: false,
-    })
+    const { remote, phone, laptop } = twoDevices()
     await phone.createSession(ref)
     await phone.writeAgent(agentRecord)
     await phone.appendMessage({ ...ref, message: userMessage('my card is 4111') })
@@ -47,27 +30,13 @@ describe('changes other than appends', () => {
     expect(after?.message).toEqual({ ...userMessage('[redacted]'), id: before?.message.id })
     expect(await texts(laptop)).toEqual([userMessage('[redacted]').content, userMessage('thanks').content])
     expect((await phone.syncStatus(ref)).pendingUpdates).toBe(0)
-    const fresh = new SyncedSessionRepository({
-      local: new MemorySessionRepository(),
-      remote,
-      autoSync: false,
-    })
+    const fresh = memoryDevice(remote)
     await fresh.sync()
     expect(await texts(fresh)).toEqual([userMessage('[redacted]').content, userMessage('thanks').content])
   })
 
   it('a session deleted offline is deleted on the remote at the next sync, then on the other device', async () => {
-    const remote = switchable(new MemorySessionRepository())
-    const phone = new SyncedSessionRepository({
-      local: new MemorySessionRepository(),
-      remote,
-      autoSync: false,
-    })
-    const laptop = new SyncedSessionRepository({
-      local: new MemorySessionRepository(),
-      remote,
-      autoSync: false,
-    })
+    const { remote, phone, laptop } = twoDevices()
     await phone.createSession(ref)
     await phone.writeAgent(agentRecord)
     await phone.appendMessage({ ...ref, message: userMessage('draft') })
@@ -93,16 +62,8 @@ describe('changes other than appends', () => {
 
   it('a session deleted elsewhere while this device wrote to it is kept and pushed again: nothing is lost', async () => {
     const remote = new MemorySessionRepository()
-    const phone = new SyncedSessionRepository({
-      local: new MemorySessionRepository(),
-      remote,
-      autoSync: false,
-    })
-    const laptop = new SyncedSessionRepository({
-      local: new MemorySessionRepository(),
-      remote,
-      autoSync: false,
-    })
+    const phone = memoryDevice(remote)
+    const laptop = memoryDevice(remote)
     await phone.createSession(ref)
     await phone.writeAgent(agentRecord)
     await phone.appendMessage({ ...ref, message: userMessage('shared') })

@@ -1,9 +1,13 @@
-import { expect } from 'vitest'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, expect } from 'vitest'
 import type { Message } from '../../src/index.ts'
 import { messageText } from '../../src/messages/message.ts'
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
+import { type CuttableProxy, startCuttableProxy } from '../support/cuttable-proxy.ts'
 import { contextOf, runDeviceOk } from '../support/run-sync-device.ts'
-import type { S3TestServer } from '../support/s3-server.ts'
+import { type S3TestServer, startS3Server } from '../support/s3-server.ts'
 import { expectValidForModel } from '../support/valid-history.ts'
 
 export const sessionId = 'shared-notes'
@@ -53,4 +57,34 @@ export async function expectEveryoneSeesTheRemoteHistory(input: {
   for (const prompt of input.acknowledged) expect(prompts, `acknowledged "${prompt}"`).toContain(prompt)
   expectValidForModel(truth)
   return truth
+}
+
+export interface SyncNetwork {
+  server: S3TestServer
+  /** Between the devices and s3rver: the test cuts it to take every device offline. */
+  proxy: CuttableProxy
+  /** A temp directory for the devices' local directories. */
+  root: string
+}
+
+/** Starts s3rver, a cuttable proxy and a temp directory for the file's tests; stops them after. */
+export function useSyncNetwork(): () => SyncNetwork {
+  let network: SyncNetwork | undefined
+  beforeAll(async () => {
+    const server = await startS3Server()
+    network = {
+      server,
+      proxy: await startCuttableProxy(server.port),
+      root: await mkdtemp(join(tmpdir(), 'tether-sync-')),
+    }
+  })
+  afterAll(async () => {
+    await network?.proxy.stop()
+    await network?.server.stop()
+    if (network) await rm(network.root, { recursive: true, force: true })
+  })
+  return () => {
+    if (!network) throw new Error('the sync network is not started')
+    return network
+  }
 }

@@ -1,29 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CuttableProxy, startCuttableProxy } from '../support/cuttable-proxy.ts'
+import { describe, expect, it } from 'vitest'
 import { acknowledged, runDevice, runDeviceOk } from '../support/run-sync-device.ts'
-import { type S3TestServer, startS3Server } from '../support/s3-server.ts'
-import { expectEveryoneSeesTheRemoteHistory, sessionId } from './sync-proof.ts'
+import { expectEveryoneSeesTheRemoteHistory, sessionId, useSyncNetwork } from './sync-proof.ts'
 
 /** More rounds: SYNC_CHAOS_ROUNDS=20 (and SYNC_CHAOS_SEED to replay a run). */
 const ROUNDS = Number(process.env.SYNC_CHAOS_ROUNDS ?? 3)
 
-let server: S3TestServer
-let proxy: CuttableProxy
-let root: string
-
-beforeAll(async () => {
-  server = await startS3Server()
-  proxy = await startCuttableProxy(server.port)
-  root = await mkdtemp(join(tmpdir(), 'tether-sync-chaos-'))
-})
-afterAll(async () => {
-  await proxy?.stop()
-  await server?.stop()
-  if (root) await rm(root, { recursive: true, force: true })
-})
+const network = useSyncNetwork()
 
 /** mulberry32: a seeded generator, so a failing run can be replayed from the seed it prints. */
 function seeded(seed: number): () => number {
@@ -38,6 +21,7 @@ function seeded(seed: number): () => number {
 
 describe('sync under a network cut at random moments and kill -9 in the middle of syncs', () => {
   it('loses no acknowledged prompt, duplicates none on the remote, and every device converges', async () => {
+    const { server, proxy, root } = network()
     const seed = Number(process.env.SYNC_CHAOS_SEED ?? Date.now() % 1_000_000)
     const random = seeded(seed)
     const bucket = await server.createBucket()
