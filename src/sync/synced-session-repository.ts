@@ -204,12 +204,16 @@ export class SyncedSessionRepository implements SessionRepository {
     return this.local.listAgents(ref)
   }
 
-  /** Stores the message locally with a new identity (kept if it has one): see docs/sync.md. */
+  /**
+   * Stores the message locally with a new identity (kept if it has one): see docs/sync.md. The
+   * identity is also set on the given message object, so an agent's context (which holds that
+   * object) equals what is stored, and a re-sync at its next run reads only what is new.
+   */
   async appendMessage(
     input: AgentRef & { message: Message; expectedIndex?: number },
   ): Promise<MessageRecord> {
-    const message = { ...input.message, id: input.message.id ?? newMessageId() }
-    const record = await this.local.appendMessage({ ...input, message })
+    input.message.id ??= newMessageId()
+    const record = await this.local.appendMessage(input)
     this.#written(input)
     return record
   }

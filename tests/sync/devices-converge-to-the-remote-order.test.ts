@@ -11,6 +11,7 @@ import {
 import { messageText } from '../../src/messages/message.ts'
 import { ScriptedModel } from '../../src/testing/index.ts'
 import { twoDevices } from '../support/memory-devices.ts'
+import { recordingRepository } from '../support/recording-repository.ts'
 import { expectValidForModel } from '../support/valid-history.ts'
 
 const sessionId = 'notes'
@@ -117,5 +118,33 @@ describe('two devices that appended while apart', () => {
     const sent = phoneModel.requests[before]?.messages ?? []
     expect(prompts(sent)).toEqual([...prompts(truth), 'phone after merge'])
     expect(sent).toEqual(modelView([...truth, ...onPhone.messages.slice(truth.length, truth.length + 1)]))
+  })
+
+  it('a running agent whose history was only extended reads just the pulled messages at its next run', async () => {
+    const { remote, phone, laptop } = twoDevices()
+    const counted = recordingRepository(phone)
+    const onPhone = agentOn(counted.repository)
+    for (const n of [1, 2, 3, 4, 5]) await onPhone.run(`phone ${n}`)
+    await phone.sync()
+    await laptop.sync()
+    const onLaptop = agentOn(laptop)
+    await onLaptop.run('laptop 1')
+    await laptop.sync()
+    await phone.sync()
+    expect(await remote.countMessages({ sessionId, agentId: 'default' })).toBe(24)
+
+    const before = counted.messagesRead()
+    await onPhone.run('phone 6')
+    // The message under its head (to check nothing was rewritten) and the laptop's 4: not all 24.
+    expect(counted.messagesRead() - before).toBe(5)
+    expect(prompts(onPhone.messages)).toEqual([
+      'phone 1',
+      'phone 2',
+      'phone 3',
+      'phone 4',
+      'phone 5',
+      'laptop 1',
+      'phone 6',
+    ])
   })
 })
