@@ -117,13 +117,12 @@ export { SyncError } from './sync/sync-errors.ts'
 export type { AutoSyncOptions } from './sync/sync-scheduler.ts'
 export type { AgentSyncReport, SessionSyncReport } from './sync/sync-session.ts'
 export { MemorySyncStateStore, type SyncStateStore } from './sync/sync-state-store.ts'
+export type { AgentSyncStatus, SyncStatus } from './sync/sync-status.ts'
 export {
-  type AgentSyncStatus,
   SyncedSessionRepository,
   type SyncedSessionRepositoryOptions,
   type SyncOptions,
   type SyncReport,
-  type SyncStatus,
 } from './sync/synced-session-repository.ts'
 // Tools
 export { type JsonSchemaObject, type Tool, type ToolContext, type ToolOutput, tool } from './tools/tool.ts'

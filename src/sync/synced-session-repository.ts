@@ -15,6 +15,7 @@ import { SyncError } from './sync-errors.ts'
 import { type AutoSyncOptions, SyncScheduler } from './sync-scheduler.ts'
 import { type SessionSyncReport, syncSession } from './sync-session.ts'
 import { MemorySyncStateStore, type SyncStateStore } from './sync-state-store.ts'
+import { readSyncStatus, type SyncStatus } from './sync-status.ts'
 
 export interface SyncedSessionRepositoryOptions {
   /** Where every read and write goes, online or not (typically `FileSessionRepository`). */
@@ -40,31 +41,6 @@ export interface SyncOptions {
 
 export interface SyncReport {
   sessions: SessionSyncReport[]
-}
-
-export interface AgentSyncStatus {
-  agentId: string
-  localMessages: number
-  /** Local messages not yet known to be on the remote (pushed at the next sync). */
-  pendingMessages: number
-  pendingUpdates: number
-  lastSyncAt: string | null
-  lastError: SyncFailure | null
-  lastConflict: AgentStateConflict | null
-}
-
-export interface SyncStatus {
-  sessionId: string
-  /** Sum over the session's agents. */
-  pendingMessages: number
-  pendingUpdates: number
-  /** The session was deleted here and the remote copy is still to be deleted. */
-  deletionPending: boolean
-  /** When every agent of the session last finished a sync (the oldest of them); null if one never did. */
-  lastSyncAt: string | null
-  /** The latest failure since the last successful sync, if any. */
-  lastError: SyncFailure | null
-  agents: AgentSyncStatus[]
 }
 
 /**
@@ -122,44 +98,15 @@ export class SyncedSessionRepository implements SessionRepository {
     await this.#syncing.catch(() => undefined)
   }
 
-  async syncStatus(ref: SessionRef): Promise<SyncStatus> {
-    const states = await this.#bookkeeping.listAgents(ref)
-    const known = new Map(states.map((state) => [state.agentId, state]))
-    for (const agent of await this.local.listAgents(ref)) {
-      if (!known.has(agent.agentId))
-        known.set(agent.agentId, await this.#bookkeeping.readAgent({ ...ref, agentId: agent.agentId }))
-    }
-    for (const agentId of this.#agentsWritten.get(ref.sessionId) ?? []) {
-      if (!known.has(agentId)) known.set(agentId, await this.#bookkeeping.readAgent({ ...ref, agentId }))
-    }
-    const agents: AgentSyncStatus[] = []
-    for (const state of known.values()) {
-      const localMessages = await this.local.countMessages({ ...ref, agentId: state.agentId })
-      agents.push({
-        agentId: state.agentId,
-        localMessages,
-        pendingMessages: Math.max(localMessages - state.syncedCount, 0),
-        pendingUpdates: state.pendingUpdates.length,
-        lastSyncAt: state.lastSyncAt,
-        lastError: state.lastError,
-        lastConflict: state.lastConflict,
-      })
-    }
-    const syncedAt = agents.map((agent) => agent.lastSyncAt)
-    const lastSyncAt = syncedAt.includes(null) || syncedAt.length === 0 ? null : (syncedAt.sort()[0] ?? null)
-    const failures = [...agents.map((agent) => agent.lastError), this.#storeFailure].filter(
-      (failure): failure is SyncFailure =>
-        failure !== null && (lastSyncAt === null || failure.at > lastSyncAt),
-    )
-    return {
+  /** What is pending for the session, the last successful sync and the last failure since (no network). */
+  syncStatus(ref: SessionRef): Promise<SyncStatus> {
+    return readSyncStatus({
+      local: this.local,
+      bookkeeping: this.#bookkeeping,
       sessionId: ref.sessionId,
-      pendingMessages: agents.reduce((sum, agent) => sum + agent.pendingMessages, 0),
-      pendingUpdates: agents.reduce((sum, agent) => sum + agent.pendingUpdates, 0),
-      deletionPending: await this.#bookkeeping.isDeletionPending(ref),
-      lastSyncAt,
-      lastError: failures.sort((a, b) => (a.at < b.at ? 1 : -1))[0] ?? null,
-      agents: agents.sort((a, b) => (a.agentId < b.agentId ? -1 : 1)),
-    }
+      agentsWritten: this.#agentsWritten.get(ref.sessionId) ?? new Set(),
+      storeFailure: this.#storeFailure,
+    })
   }
 
   // SessionRepository: every call is local; writes mark the session for the next sync.
