@@ -12,7 +12,7 @@ import {
 const network = useSyncNetwork()
 
 describe('two device processes with their own local directories and one S3 behind a cuttable network', () => {
-  it('work online, then apart for several turns each, and after reconnecting every device restores the same history', async () => {
+  it('work online; each started while offline restores its local history and runs turns; after reconnecting every device restores the same history', async () => {
     const { server, proxy, root } = network()
     const bucket = await server.createBucket()
     const [phone, laptop, fresh] = ['phone', 'laptop', 'fresh'].map((name) =>
