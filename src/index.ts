@@ -112,7 +112,21 @@ export {
   FileSessionRepository,
   type FileSessionRepositoryOptions,
 } from './storage/file-session-repository.ts'
+export { FileSyncStateStore, type FileSyncStateStoreOptions } from './storage/file-sync-state-store.ts'
 export { MemorySessionRepository } from './storage/memory-session-repository.ts'
+// Sync (offline-first: a local repository synced with a remote one)
+export type { AgentStateConflict, SyncFailure } from './sync/sync-bookkeeping.ts'
+export { SyncError } from './sync/sync-errors.ts'
+export type { AutoSyncOptions } from './sync/sync-scheduler.ts'
+export type { AgentSyncReport, SessionSyncReport } from './sync/sync-session.ts'
+export { MemorySyncStateStore, type SyncStateStore } from './sync/sync-state-store.ts'
+export type { AgentSyncStatus, SyncStatus } from './sync/sync-status.ts'
+export {
+  SyncedSessionRepository,
+  type SyncedSessionRepositoryOptions,
+  type SyncOptions,
+  type SyncReport,
+} from './sync/synced-session-repository.ts'
 // Telemetry (OpenTelemetry through the optional peer `@opentelemetry/api`)
 export type {
   SpanAttributeValue,

@@ -159,4 +159,21 @@ export const commandTable: CommandSpec[] = [
     examples: ['tether sessions copy --all --store file:./sessions --to s3://my-bucket/tether'],
     load: () => import('./commands/sessions-copy.ts'),
   },
+  {
+    name: 'sync',
+    args: '[id]',
+    description: 'Sync local sessions (--store) with a remote store and show what is pending (docs/sync.md)',
+    options: [
+      ...sessionOptions,
+      {
+        flags: '--remote <store>',
+        description: 'The store to sync with (s3://BUCKET/PREFIX or file:DIR); default $TETHER_REMOTE',
+      },
+      { flags: '--remote-endpoint <url>', description: 'S3-compatible endpoint for an s3:// remote' },
+      { flags: '--status', description: 'Only show what is pending, last sync and last error (no network)' },
+      { flags: '--recheck', description: "Compare whole histories (pulls other devices' redactions)" },
+    ],
+    examples: ['tether sync --store file:./sessions --remote s3://my-bucket/tether', 'tether sync --status'],
+    load: () => import('./commands/sync.ts'),
+  },
 ]

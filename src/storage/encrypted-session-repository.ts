@@ -234,7 +234,11 @@ export class EncryptedSessionRepository implements SessionRepository {
 
   #sealMessage(ref: AgentRef, index: number, message: Message): Message {
     const text = this.#envelope.seal(JSON.stringify(message.content), messagePlace(ref, index, message))
-    return { role: message.role, content: [{ type: 'text', text }] }
+    return {
+      role: message.role,
+      content: [{ type: 'text', text }],
+      ...(message.id === undefined ? {} : { id: message.id }),
+    }
   }
 
   #openMessage(ref: AgentRef, index: number, record: MessageRecord): MessageRecord {
@@ -249,7 +253,11 @@ export class EncryptedSessionRepository implements SessionRepository {
     const json = this.#envelope.open(sealed, messagePlace(ref, index, record.message), where)
     const content = z.array(contentBlockSchema).safeParse(parseJson(json))
     if (!content.success) throw new DecryptionError(where, 'the decrypted content is not message content')
-    const message = { role: record.message.role, content: content.data as ContentBlock[] }
+    const message: Message = {
+      role: record.message.role,
+      content: content.data as ContentBlock[],
+      ...(record.message.id === undefined ? {} : { id: record.message.id }),
+    }
     return { ...record, sessionId: ref.sessionId, agentId: ref.agentId, index, message }
   }
 
@@ -291,8 +299,10 @@ export class EncryptedSessionRepository implements SessionRepository {
   }
 }
 
+/** A message's `id` (sync identity) stays readable for the sync but is authenticated with the rest. */
 function messagePlace(ref: AgentRef, index: number, message: Message): SealedPlace {
-  return ['message', ref.sessionId, ref.agentId, index, message.role]
+  const place = ['message', ref.sessionId, ref.agentId, index, message.role]
+  return message.id === undefined ? place : [...place, message.id]
 }
 
 /** The window start and manager state are plaintext (the store needs them) but authenticated. */
