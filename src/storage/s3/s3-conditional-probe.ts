@@ -32,10 +32,9 @@ export function storeEnforcesConditionalWrites(store: S3ObjectStore, prefix: str
 async function runProbe(store: S3ObjectStore, prefix: string): Promise<boolean> {
   const key = `${prefix}probes/conditional-write-${randomBytes(8).toString('hex')}`
   try {
-    // The key is random: a 412 on the first PUT can only meet our own earlier attempt (its answer
-    // lost, the request retried), which is itself a refusal by an enforcing store.
-    const first = await store.write(key, 'probe\n', { ifNoneMatch: true })
-    if (first === null) return true
+    // The first PUT makes the key exist (its answer does not matter: a 412 there can only meet our
+    // own retried attempt). The second must be refused by a store that enforces the header.
+    await store.write(key, 'probe\n', { ifNoneMatch: true })
     return (await store.write(key, 'probe again\n', { ifNoneMatch: true })) === null
   } catch (error) {
     // 400/501 "not implemented" and the like: the header is not supported, so not enforced.
