@@ -162,7 +162,18 @@ export class S3SessionRepository implements SessionRepository {
       names.map(async (name) => {
         const key = `${root}${name}/session.json`
         try {
-          return await this.#readRecord(key, (text, where) => parseRecord(sessionRecordSchema, text, where))
+          const record = await this.#readRecord(key, (text, where) =>
+            parseRecord(sessionRecordSchema, text, where),
+          )
+          if (record === null) {
+            // Objects under a session folder without its record: what a delete racing a writer
+            // leaves behind. Reported, so list and verify show it and `delete` can remove it.
+            unreadable.push({
+              location: this.#store.where(key),
+              reason: `No session record, but objects are stored under "${name}" (left by a delete that raced a writer); \`tether sessions delete\` with the session ID removes them.`,
+            })
+          }
+          return record
         } catch (error) {
           // Reported, not thrown: one damaged session record must not hide the others.
           if (!(error instanceof DamagedRecordError || error instanceof UnsupportedSchemaVersionError))
@@ -172,7 +183,6 @@ export class S3SessionRepository implements SessionRepository {
         }
       }),
     )
-    // A folder without session.json holds messages appended without createSession: not listed.
     const sessions = records.filter((record): record is SessionRecord => record !== null)
     const last = names.at(-1)
     return {
