@@ -53,15 +53,29 @@ export function standInRecord(sessionId: string): SessionRecord {
  * by rename, so the bytes are never lost and no reader sees a half-written record) and writes a new
  * one. The session's agents and messages are untouched.
  */
+/** A store that can rebuild its own damaged session record (S3SessionRepository). */
+interface SessionRecordRecovery {
+  recoverSessionRecord(ref: { sessionId: string }): Promise<{ keptAs?: string }>
+}
+
 export async function rebuildSessionRecord(
   store: OpenStore,
   sessionId: string,
   damaged: DamagedRecordError,
 ): Promise<RecordRepair> {
   if (store.spec.kind !== 'file') {
-    throw new RecoveryError(
-      `${damaged.message} Rebuilding it from the CLI is supported for file stores only: copy ${damaged.location} aside, delete that object, then run \`tether sessions repair ${sessionId}\` again.`,
-    )
+    const base = store.base as Partial<SessionRecordRecovery>
+    if (typeof base.recoverSessionRecord !== 'function') {
+      throw new RecoveryError(
+        `${damaged.message} This store cannot rebuild it: copy ${damaged.location} aside, delete that object, then run \`tether sessions repair ${sessionId}\` again.`,
+      )
+    }
+    const { keptAs } = await base.recoverSessionRecord({ sessionId })
+    return {
+      record: 'session',
+      detail: `${damaged.reason}; the damaged bytes were kept at ${keptAs ?? damaged.location}`,
+      written: true,
+    }
   }
   const keptAs = join(dirname(damaged.location), 'quarantine', `session.json-${Date.now()}.damaged`)
   await mkdir(dirname(keptAs), { recursive: true, mode: 0o700 })

@@ -17,6 +17,8 @@ export interface OpenStore {
   /** How messages name the store: `file:/home/me/sessions` or `s3://bucket/prefix`. */
   label: string
   repository: SessionRepository
+  /** The store's own repository, under any encryption: for recovering records it holds. */
+  base: SessionRepository
   /** Opened with `--key-file`: records are sealed and opened with the keys in this file. */
   keyFile?: string
 }
@@ -79,11 +81,11 @@ export async function openStore(spec: StoreSpec, options: OpenStoreOptions = {})
     const { openS3Repository } = await import('./s3-store.ts')
     repository = await openS3Repository(spec)
   }
-  if (options.keyFile === undefined) return { spec, label, repository }
+  if (options.keyFile === undefined) return { spec, label, repository, base: repository }
   const keys = await readKeyFile(options.keyFile)
   const { EncryptedSessionRepository } = await import('../storage/encrypted-session-repository.ts')
   const encrypted = new EncryptedSessionRepository({ repository, keys })
-  return { spec, label, repository: encrypted, keyFile: options.keyFile }
+  return { spec, label, repository: encrypted, base: repository, keyFile: options.keyFile }
 }
 
 async function checkDirectory(directory: string, label: string, mustExist: boolean): Promise<void> {

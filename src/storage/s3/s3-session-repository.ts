@@ -124,6 +124,31 @@ export class S3SessionRepository implements SessionRepository {
     return created ? record : ((await this.readSession({ sessionId })) ?? record)
   }
 
+  /**
+   * Rebuilds a damaged session record (for `tether sessions repair`): its bytes are copied to
+   * `<session>/quarantine/` first, then a fresh record replaces it. Agents and messages are not
+   * touched; the title and metadata, which lived only in that record, are lost. A readable record
+   * is returned as it is; an absent one is created.
+   */
+  async recoverSessionRecord({ sessionId }: SessionRef): Promise<{ record: SessionRecord; keptAs?: string }> {
+    try {
+      const existing = await this.readSession({ sessionId })
+      if (existing) return { record: existing }
+      return { record: await this.createSession({ sessionId }) }
+    } catch (error) {
+      if (!(error instanceof DamagedRecordError)) throw error
+    }
+    const key = this.#layout.sessionRecord(sessionId)
+    const stored = await this.#store.get(key)
+    const keptKey = `${this.#layout.sessionDir(sessionId)}quarantine/session.json-${Date.now()}.damaged`
+    // Kept first: a crash before the replacing PUT leaves the damaged record and its copy, and the
+    // next repair does it again.
+    await this.#store.put(keptKey, stored?.text ?? '')
+    const record: SessionRecord = { schemaVersion: SCHEMA_VERSION, sessionId, createdAt: now() }
+    await this.#store.put(key, encode(record))
+    return { record, keptAs: this.#store.where(keptKey) }
+  }
+
   async readSession({ sessionId }: SessionRef): Promise<SessionRecord | null> {
     return this.#readRecord(this.#layout.sessionRecord(sessionId), (text, where) =>
       parseRecord(sessionRecordSchema, text, where),
