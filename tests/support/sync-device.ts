@@ -37,6 +37,8 @@ export interface DeviceArgs {
   printContext: boolean
   sync: boolean
   syncAttempts?: number
+  /** The store's keys; s3rver's fixed ones when absent. */
+  credentials?: { accessKeyId: string; secretAccessKey: string }
   /** Background sync during the turns (default off: the test decides when syncs happen). */
   autoSync?: boolean
 }
@@ -51,7 +53,7 @@ const remote = new S3SessionRepository({
     endpoint: args.endpoint,
     forcePathStyle: true,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    credentials: args.credentials ?? { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 },
   },
 })

@@ -7,7 +7,12 @@ import { messageText } from '../../src/messages/message.ts'
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { type CuttableProxy, startCuttableProxy } from '../support/cuttable-proxy.ts'
 import { contextOf, runDeviceOk } from '../support/run-sync-device.ts'
-import { type S3TestServer, startS3Server } from '../support/s3-server.ts'
+import {
+  S3_TARGETS,
+  type S3TargetKind,
+  type S3TestTarget,
+  TARGET_START_TIMEOUT,
+} from '../support/s3-targets.ts'
 import { expectValidForModel } from '../support/valid-history.ts'
 
 export const sessionId = 'shared-notes'
@@ -16,8 +21,8 @@ export const sessionId = 'shared-notes'
 export const promptsOf = (messages: Message[]): string[] =>
   messages.filter((message) => message.role === 'user' && messageText(message) !== '').map(messageText)
 
-/** The remote history, read straight from s3rver (not through the cuttable proxy). */
-export async function remoteHistory(server: S3TestServer, bucket: string): Promise<Message[]> {
+/** The remote history, read straight from the store (not through the cuttable proxy). */
+export async function remoteHistory(server: S3TestTarget, bucket: string): Promise<Message[]> {
   const remote = new S3SessionRepository({ bucket, prefix: 'sync/', clientConfig: server.clientConfig() })
   return (await remote.readMessages({ sessionId, agentId: 'default' })).map((record) => record.message)
 }
@@ -30,7 +35,7 @@ export async function remoteHistory(server: S3TestServer, bucket: string): Promi
  * prompt twice; and the model would be sent each tool call followed by its result.
  */
 export async function expectEveryoneSeesTheRemoteHistory(input: {
-  server: S3TestServer
+  server: S3TestTarget
   bucket: string
   endpoint: string
   devices: string[]
@@ -39,13 +44,23 @@ export async function expectEveryoneSeesTheRemoteHistory(input: {
 }): Promise<Message[]> {
   const { bucket, endpoint } = input
   const truth = await remoteHistory(input.server, input.bucket)
-  await runDeviceOk({ directory: input.fresh, endpoint, bucket, sessionId, label: 'fresh', sync: true })
+  const { credentials } = input.server
+  await runDeviceOk({
+    directory: input.fresh,
+    endpoint,
+    bucket,
+    sessionId,
+    credentials,
+    label: 'fresh',
+    sync: true,
+  })
   for (const directory of [...input.devices, input.fresh]) {
     const restored = await runDeviceOk({
       directory,
       endpoint,
       bucket,
       sessionId,
+      credentials,
       label: 'reader',
       printContext: true,
     })
@@ -60,24 +75,27 @@ export async function expectEveryoneSeesTheRemoteHistory(input: {
 }
 
 export interface SyncNetwork {
-  server: S3TestServer
-  /** Between the devices and s3rver: the test cuts it to take every device offline. */
+  server: S3TestTarget
+  /** Between the devices and the store: the test cuts it to take every device offline. */
   proxy: CuttableProxy
   /** A temp directory for the devices' local directories. */
   root: string
 }
 
-/** Starts s3rver, a cuttable proxy and a temp directory for the file's tests; stops them after. */
-export function useSyncNetwork(): () => SyncNetwork {
+/**
+ * Starts the S3 target (s3rver by default; the run's shared Ceph RGW), a cuttable proxy and a temp
+ * directory for the suite's tests; stops them after.
+ */
+export function useSyncNetwork(target: S3TargetKind = S3_TARGETS[0] as S3TargetKind): () => SyncNetwork {
   let network: SyncNetwork | undefined
   beforeAll(async () => {
-    const server = await startS3Server()
+    const server = await target.start()
     network = {
       server,
       proxy: await startCuttableProxy(server.port),
       root: await mkdtemp(join(tmpdir(), 'tether-sync-')),
     }
-  })
+  }, TARGET_START_TIMEOUT)
   afterAll(async () => {
     await network?.proxy.stop()
     await network?.server.stop()
