@@ -3,7 +3,7 @@ import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { runTether } from '../support/cli-run.ts'
 import { seedChat } from '../support/cli-seed-sessions.ts'
 import { rawBucket } from '../support/s3-raw.ts'
-import { S3_TARGETS, useS3Target } from '../support/s3-targets.ts'
+import { cliS3Store, S3_TARGETS, useS3Target } from '../support/s3-targets.ts'
 
 for (const target of S3_TARGETS) {
   describe.skipIf(target.unavailable !== undefined)(`a damaged session record on S3 (${target.name})`, () => {
@@ -23,12 +23,7 @@ for (const target of S3_TARGETS) {
       if (!key) throw new Error('no session record stored')
       await raw.put(key, '{"schemaVersion":1,"sessionId":')
 
-      const store = ['--store', `s3://${bucket}/app`, '--endpoint', server.endpoint]
-      const env = {
-        AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
-        AWS_REGION: 'us-east-1',
-      }
+      const { flags: store, env } = cliS3Store(server, bucket, 'app')
       const shown = await runTether(['sessions', 'show', 'broken', ...store], { env })
       expect(shown.code).not.toBe(0)
       expect(shown.stderr).toContain('tether sessions repair')

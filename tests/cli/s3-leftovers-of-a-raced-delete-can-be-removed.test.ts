@@ -4,7 +4,7 @@ import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { runTether } from '../support/cli-run.ts'
 import { seedChat } from '../support/cli-seed-sessions.ts'
 import { rawBucket } from '../support/s3-raw.ts'
-import { S3_TARGETS, useS3Target } from '../support/s3-targets.ts'
+import { cliS3Store, S3_TARGETS, useS3Target } from '../support/s3-targets.ts'
 
 for (const target of S3_TARGETS) {
   describe.skipIf(target.unavailable !== undefined)(
@@ -29,12 +29,7 @@ for (const target of S3_TARGETS) {
         const leftovers = (await raw.keys('tether/')).filter((key) => key.includes('/ghost/'))
         expect(leftovers.length).toBeGreaterThan(0)
 
-        const store = ['--store', `s3://${bucket}/tether`, '--endpoint', server.endpoint]
-        const env = {
-          AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
-          AWS_REGION: 'us-east-1',
-        }
+        const { flags: store, env } = cliS3Store(server, bucket, 'tether')
         const show = await runTether(['sessions', 'show', 'ghost', ...store], { env })
         expect(show.code).toBe(1)
         if (target.conditionalWrites) {

@@ -84,3 +84,15 @@ export function useS3Target(target: S3TargetKind): {
     },
   }
 }
+
+/** The `tether` flags and environment that open `s3://bucket/prefix` on a running target. */
+export function cliS3Store(server: S3TestTarget, bucket: string, prefix: string) {
+  return {
+    flags: ['--store', `s3://${bucket}/${prefix}`, '--endpoint', server.endpoint],
+    env: {
+      AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
+      AWS_REGION: 'us-east-1',
+    },
+  }
+}
