@@ -110,7 +110,8 @@ export class DurableFiles {
   /** Creates a directory if missing and makes its entry durable in the parent. */
   async ensureDirectory(path: string): Promise<void> {
     try {
-      await this.ops.mkdir(path)
+      // 0700: sessions are private to the user who owns them (files are 0600).
+      await this.ops.mkdir(path, { mode: 0o700 })
     } catch (error) {
       if (isErrno(error, 'EEXIST')) return
       if (isErrno(error, 'ENOENT')) {
