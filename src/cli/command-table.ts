@@ -126,6 +126,12 @@ export const commandTable: CommandSpec[] = [
     load: () => import('./commands/sessions-verify.ts'),
   },
   {
+    name: 'sessions migrate',
+    description: 'Move file sessions in the older format (a file per message) to the current one',
+    options: sessionOptions,
+    load: () => import('./commands/sessions-migrate.ts'),
+  },
+  {
     name: 'sessions copy',
     args: '[id]',
     description: 'Copy a session (or --all) to another store: file <-> S3 migration, backups',

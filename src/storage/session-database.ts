@@ -291,7 +291,7 @@ export class SessionDatabase {
 
   #session(): FileSessionRecord {
     const row = this.#get('SELECT record, checksum FROM session WHERE id = 0')
-    const location = `${this.path} (session record)`
+    const location = this.path
     // initialize() writes the schema and this row in one transaction: without it, data was lost.
     if (!row) throw new DamagedRecordError(location, 'the session record is missing')
     return parseRecord(

@@ -1,5 +1,5 @@
-import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { z } from 'zod'
 import { Agent, FileSessionRepository, RepositorySessionManager, tool } from '../../src/index.ts'
 import type { SessionRepository } from '../../src/session/session-repository.ts'
@@ -60,17 +60,31 @@ export async function seedInterruptedToolCall(
   await repository.writeAgent({ ...ref, state: {}, conversationManagerState: null, windowStart: 0 })
 }
 
-/** Overwrites a stored message file with bytes that are not a record (a torn write, a bad disk). */
+/** Overwrites a stored message record with bytes that are not a record (a torn write, a bad disk). */
 export async function damageMessageFile(directory: string, sessionId: string, index: number): Promise<void> {
-  const file = join(
+  tamper(
     directory,
-    encodeStorageName(sessionId),
-    'agents',
-    'default',
-    'messages',
-    `${String(index).padStart(12, '0')}.json`,
+    sessionId,
+    'UPDATE messages SET record = ? WHERE idx = ?',
+    Buffer.from('{"schemaVersion":1,"sessi'),
+    index,
   )
-  await writeFile(file, '{"schemaVersion":1,"sessi')
+}
+
+/** Overwrites a session's own record with bytes that are not a record; returns the file's path. */
+export async function damageSessionRecord(directory: string, sessionId: string): Promise<string> {
+  tamper(directory, sessionId, 'UPDATE session SET record = ?', Buffer.from('{"schemaVersion":1,'))
+  return join(directory, encodeStorageName(sessionId), 'session.db')
+}
+
+/** Changes a row of a file session's database behind the repository's back. */
+function tamper(directory: string, sessionId: string, sql: string, ...values: (Uint8Array | number)[]): void {
+  const db = new DatabaseSync(join(directory, encodeStorageName(sessionId), 'session.db'))
+  try {
+    db.prepare(sql).run(...values)
+  } finally {
+    db.close()
+  }
 }
 
 export function fileStore(directory: string): FileSessionRepository {
