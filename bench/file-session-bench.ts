@@ -3,13 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import {
-  Agent,
-  FileSessionRepository,
-  type Message,
-  NullConversationManager,
-  RepositorySessionManager,
-} from '../src/index.ts'
+import { Agent, FileSessionRepository, type Message, RepositorySessionManager } from '../src/index.ts'
 import { ScriptedModel } from '../src/testing/index.ts'
 import type { BenchSection } from './bench-section.ts'
 import { bitFlipSweep } from './file-bit-flip-sweep.ts'
@@ -146,17 +140,14 @@ export async function benchFileSessions(): Promise<BenchSection[]> {
       ])
 
       if (size === SIZES.at(-1)) {
+        // Every message, through a fresh repository, as `tether sessions export` or a restore with
+        // the whole history in context reads it (the agent record here points at the last 40).
         const whole = await peakDuring(async () => {
-          const fresh = new Agent({
-            model: new ScriptedModel(),
-            conversationManager: new NullConversationManager(),
-            sessionManager: new RepositorySessionManager({
-              sessionId,
-              repository: new FileSessionRepository({ directory: root }),
-            }),
+          const all = await new FileSessionRepository({ directory: root }).readMessages({
+            sessionId,
+            agentId: 'default',
           })
-          await fresh.initialize()
-          return fresh.messages.length
+          return all.length
         })
         wholeRows.push([
           size.toLocaleString('en-US'),

@@ -101,6 +101,11 @@ export class SessionDatabase {
     }
     const encoding = this.#db.prepare('PRAGMA encoding').get()?.encoding
     if (encoding !== 'UTF-8') throw new DamagedRecordError(this.path, `text encoding is ${String(encoding)}`)
+    // WAL is a property of the file (header bytes 18-19); if a damaged header turned it off, every
+    // commit would take a rollback journal's extra fsyncs, so it is turned back on.
+    if (this.#db.prepare('PRAGMA journal_mode').get()?.journal_mode !== 'wal') {
+      this.#db.exec('PRAGMA journal_mode=WAL')
+    }
     this.#initialized = true
     return true
   }
