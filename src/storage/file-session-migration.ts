@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { DamagedRecordError } from '../session/session-errors.ts'
 import type { DurableFiles } from './durable-files.ts'
 import { isErrno } from './durable-files.ts'
-import { LegacyFileSessions } from './legacy-file-sessions.ts'
+import { exists, LegacyFileSessions } from './legacy-file-sessions.ts'
 import { openSessionDatabase } from './open-session-database.ts'
 import { createdAtOf } from './sealed-row.ts'
 import { encodeStorageName } from './storage-name.ts'
@@ -139,14 +139,4 @@ function createdSessionBytes(sessionDir: string, sessionId: string | undefined):
     throw new DamagedRecordError(join(sessionDir, 'session.json'), 'missing, and no session ID was given')
   }
   return Buffer.from(JSON.stringify({ schemaVersion: 1, sessionId, createdAt: new Date().toISOString() }))
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await fs.access(path)
-    return true
-  } catch (error) {
-    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return false
-    throw error
-  }
 }

@@ -97,7 +97,8 @@ async function readText(path: string): Promise<string | null> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether a path exists; any failure but "not there" propagates. */
+export async function exists(path: string): Promise<boolean> {
   try {
     await fs.access(path)
     return true

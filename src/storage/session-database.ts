@@ -308,12 +308,7 @@ export class SessionDatabase {
 
   #putSession(record: FileSessionRecord): void {
     const { messageCount: _derived, ...stored } = record
-    const bytes = encode(stored)
-    this.#run(
-      'INSERT INTO session (id, record, checksum) VALUES (0, ?, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record, checksum = excluded.checksum',
-      bytes,
-      seal('session', '', bytes),
-    )
+    this.#put('session', { id: 0 }, 'session', '', encode(stored))
   }
 
   #agent(agentId: string): AgentRecord | null {
@@ -329,13 +324,7 @@ export class SessionDatabase {
   }
 
   #putAgent(agentId: string, record: AgentRecord): AgentRecord {
-    const bytes = encode(record)
-    this.#run(
-      'INSERT INTO agents (agent_id, record, checksum) VALUES (?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET record = excluded.record, checksum = excluded.checksum',
-      agentId,
-      bytes,
-      seal('agent', agentId, bytes),
-    )
+    this.#put('agents', { agent_id: agentId }, 'agent', agentId, encode(record))
     const head = this.#headOf(agentId)
     if (!head?.agent) {
       this.#putHead(agentId, {
@@ -358,13 +347,7 @@ export class SessionDatabase {
   }
 
   #putHead(agentId: string, head: Head): void {
-    const bytes = encode(head)
-    this.#run(
-      'INSERT INTO heads (agent_id, record, checksum) VALUES (?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET record = excluded.record, checksum = excluded.checksum',
-      agentId,
-      bytes,
-      seal('head', agentId, bytes),
-    )
+    this.#put('heads', { agent_id: agentId }, 'head', agentId, encode(head))
   }
 
   #count(agentId: string): number {
@@ -394,13 +377,30 @@ export class SessionDatabase {
   }
 
   #putMessage(agentId: string, record: MessageRecord): void {
-    const bytes = encode(record)
+    this.#put(
+      'messages',
+      { agent_id: agentId, idx: record.index },
+      'message',
+      messageKey(agentId, record.index),
+      encode(record),
+    )
+  }
+
+  /** Inserts or replaces one row, sealed: `key` is its primary key, `sealKey` what the seal binds it to. */
+  #put(
+    table: string,
+    key: Record<string, string | number>,
+    kind: string,
+    sealKey: string,
+    bytes: Uint8Array,
+  ): void {
+    const columns = Object.keys(key)
     this.#run(
-      'INSERT INTO messages (agent_id, idx, record, checksum) VALUES (?, ?, ?, ?) ON CONFLICT (agent_id, idx) DO UPDATE SET record = excluded.record, checksum = excluded.checksum',
-      agentId,
-      record.index,
+      `INSERT INTO ${table} (${columns.join(', ')}, record, checksum) VALUES (${columns.map(() => '?').join(', ')}, ?, ?) ` +
+        `ON CONFLICT (${columns.join(', ')}) DO UPDATE SET record = excluded.record, checksum = excluded.checksum`,
+      ...Object.values(key),
       bytes,
-      seal('message', messageKey(agentId, record.index), bytes),
+      seal(kind, sealKey, bytes),
     )
   }
 
