@@ -172,7 +172,7 @@ export async function benchFileSessions(): Promise<BenchSection[]> {
       },
       {
         title: 'File sessions: restore with a 40-message window',
-        method: `A new FileSessionRepository, RepositorySessionManager and Agent initialize on a session of N messages, ${RESTORES} times (the first one not counted: warm): reads the agent record, counts the messages, reads the window through the primary-key index.`,
+        method: `A new FileSessionRepository, RepositorySessionManager and Agent initialize on a session of N messages, ${RESTORES} times (the first one not counted: warm): reads the agent record, counts the messages, reads the window from the clustered B-tree.`,
         columns: ['stored messages', 'messages restored', 'median (ms)', 'max (ms)'],
         rows: restoreRows,
         notes: ['Goal (issue 11): at most 5 ms warm for 100,000 messages.'],

@@ -67,7 +67,7 @@ export async function migrateLegacySession(
             put.message(agentId, index, bytes)
             if (index === count - 1) lastTime = createdAtOf(bytes) ?? createdAt
           }
-          put.head(agentId, { count, updatedAt: lastTime, agent: agentBytes !== null })
+          put.head(agentId, { count, updatedAt: lastTime }, agentBytes !== null)
         }
       })
     } finally {

@@ -16,25 +16,32 @@ export const DATABASE_FORMAT = 2
 /** `PRAGMA application_id`: "Teth". Tells a Tether session database from any other SQLite file. */
 const APPLICATION_ID = 0x54657468
 
+/**
+ * `session` holds two rows: 0 is the session record, 1 the roster (which agents exist, and which
+ * have an agent record). `messages` is clustered on (agent, index) (WITHOUT ROWID: one B-tree, no
+ * separate index), and each agent's head row sits in it at HEAD_INDEX, right after its newest
+ * message, so an append usually changes a single page.
+ */
 const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS session (id INTEGER PRIMARY KEY CHECK (id = 0), record BLOB NOT NULL, checksum BLOB NOT NULL);
+  CREATE TABLE IF NOT EXISTS session (id INTEGER PRIMARY KEY CHECK (id IN (0, 1)), record BLOB NOT NULL, checksum BLOB NOT NULL);
   CREATE TABLE IF NOT EXISTS agents (agent_id TEXT PRIMARY KEY, record BLOB NOT NULL, checksum BLOB NOT NULL);
-  CREATE TABLE IF NOT EXISTS heads (agent_id TEXT PRIMARY KEY, record BLOB NOT NULL, checksum BLOB NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS messages (agent_id TEXT NOT NULL, idx INTEGER NOT NULL, record BLOB NOT NULL,
-    checksum BLOB NOT NULL, PRIMARY KEY (agent_id, idx));
+    checksum BLOB NOT NULL, PRIMARY KEY (agent_id, idx)) WITHOUT ROWID;
 `
+/** Where an agent's head row lives among its messages: past any real index. */
+const HEAD_INDEX = Number.MAX_SAFE_INTEGER
 
 /**
- * Per agent, rewritten with every append in the same transaction: the message count, the time of
- * the last append, and whether an agent record exists. Two structures must agree (this row and the
- * highest stored index), so one flipped bit cannot make the tail of a history silently vanish.
+ * Per agent, rewritten with every append in the same transaction: the message count and the time
+ * of the last append. Two structures must agree (this row and the highest stored index), so one
+ * flipped bit cannot make the tail of a history silently vanish.
  */
-const headSchema = z.object({
-  count: z.number().int().nonnegative(),
-  updatedAt: z.string(),
-  agent: z.boolean(),
-})
+const headSchema = z.object({ count: z.number().int().nonnegative(), updatedAt: z.string() })
 type Head = z.infer<typeof headSchema>
+
+/** The agents of the session: `true` once the agent has an agent record. Written on first sight. */
+const rosterSchema = z.object({ agents: z.record(z.string(), z.boolean()) })
+type Roster = z.infer<typeof rosterSchema>
 
 type Row = Record<string, SQLOutputValue>
 
@@ -44,7 +51,8 @@ export interface ImportSink {
   session(bytes: Uint8Array): string
   agent(agentId: string, bytes: Uint8Array): void
   message(agentId: string, index: number, bytes: Uint8Array): void
-  head(agentId: string, head: Head): void
+  /** The agent's count and last append time; `hasRecord` if `agent()` stored its record. */
+  head(agentId: string, head: Head, hasRecord: boolean): void
 }
 
 /**
@@ -80,6 +88,7 @@ export class SessionDatabase {
       this.#db.exec(SCHEMA)
       this.#db.exec(`PRAGMA application_id=${APPLICATION_ID}; PRAGMA user_version=${DATABASE_FORMAT}`)
       this.#putSession(record)
+      this.#putRoster({ agents: {} })
     })
   }
 
@@ -120,6 +129,7 @@ export class SessionDatabase {
     try {
       this.#db.exec(SCHEMA)
       this.#db.exec(`PRAGMA application_id=${APPLICATION_ID}; PRAGMA user_version=${DATABASE_FORMAT}`)
+      const roster: Roster = { agents: {} }
       await fill({
         session: (bytes) => {
           this.#run(
@@ -142,8 +152,12 @@ export class SessionDatabase {
             seal('message', key, bytes),
           )
         },
-        head: (agentId, head) => this.#putHead(agentId, head),
+        head: (agentId, head, hasRecord) => {
+          this.#putHead(agentId, head)
+          roster.agents[agentId] = hasRecord
+        },
       })
+      this.#putRoster(roster)
       this.#db.exec('COMMIT')
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK')
@@ -157,10 +171,11 @@ export class SessionDatabase {
       const session = this.#session()
       let updatedAt = session.updatedAt ?? session.createdAt
       let messageCount = 0
-      for (const row of this.#all('SELECT agent_id, record, checksum FROM heads')) {
-        const head = this.#head(String(row.agent_id), row)
-        messageCount += head.count
-        if (head.updatedAt > updatedAt) updatedAt = head.updatedAt
+      for (const agentId of Object.keys(this.#roster().agents)) {
+        // Each count is checked against the highest stored index, as for a read of the agent.
+        messageCount += this.#count(agentId)
+        const head = this.#headOf(agentId)
+        if (head && head.updatedAt > updatedAt) updatedAt = head.updatedAt
       }
       return { ...session, updatedAt, messageCount }
     })
@@ -197,8 +212,9 @@ export class SessionDatabase {
     if (!this.isInitialized()) return []
     return this.#read(() => {
       const records: AgentRecord[] = []
-      for (const row of this.#all('SELECT agent_id FROM heads ORDER BY agent_id')) {
-        const record = this.#agent(String(row.agent_id))
+      const withRecords = Object.entries(this.#roster().agents).filter(([, hasRecord]) => hasRecord)
+      for (const [agentId] of withRecords.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        const record = this.#agent(agentId)
         if (record) records.push(record)
       }
       const agents = integer(this.#get('SELECT count(*) AS n FROM agents'), 'n')
@@ -229,8 +245,8 @@ export class SessionDatabase {
       if (expectedIndex !== undefined && expectedIndex !== index) return null
       const record = build(index)
       this.#putMessage(agentId, record)
-      const head = this.#headOf(agentId)
-      this.#putHead(agentId, { count: index + 1, updatedAt: record.createdAt, agent: head?.agent ?? false })
+      this.#putHead(agentId, { count: index + 1, updatedAt: record.createdAt })
+      if (index === 0) this.#enroll(agentId, false)
       return record
     })
   }
@@ -256,6 +272,7 @@ export class SessionDatabase {
 
   /** The message at `index`, or null when absent; throws DamagedRecordError if damaged. */
   readMessage(agentId: string, index: number): MessageRecord | null {
+    if (index >= HEAD_INDEX) return null
     const row = this.#get(
       'SELECT idx, record, checksum FROM messages WHERE agent_id = ? AND idx = ?',
       agentId,
@@ -265,6 +282,7 @@ export class SessionDatabase {
   }
 
   messageBytes(agentId: string, index: number): Uint8Array | null {
+    if (index >= HEAD_INDEX) return null
     const value = this.#get(
       'SELECT record FROM messages WHERE agent_id = ? AND idx = ?',
       agentId,
@@ -315,7 +333,8 @@ export class SessionDatabase {
     const location = this.#where(agentId)
     const row = this.#get('SELECT record, checksum FROM agents WHERE agent_id = ?', agentId)
     if (!row) {
-      if (this.#headOf(agentId)?.agent) throw new DamagedRecordError(location, 'the agent record is missing')
+      if (this.#roster().agents[agentId])
+        throw new DamagedRecordError(location, 'the agent record is missing')
       return null
     }
     const record = parseRecord(agentRecordSchema, utf8(unsealed(row, 'agent', agentId, location)), location)
@@ -325,35 +344,49 @@ export class SessionDatabase {
 
   #putAgent(agentId: string, record: AgentRecord): AgentRecord {
     this.#put('agents', { agent_id: agentId }, 'agent', agentId, encode(record))
-    const head = this.#headOf(agentId)
-    if (!head?.agent) {
-      this.#putHead(agentId, {
-        count: head?.count ?? 0,
-        updatedAt: head?.updatedAt ?? record.updatedAt,
-        agent: true,
-      })
-    }
+    this.#enroll(agentId, true)
     return record
   }
 
-  #headOf(agentId: string): Head | null {
-    const row = this.#get('SELECT record, checksum FROM heads WHERE agent_id = ?', agentId)
-    return row ? this.#head(agentId, row) : null
+  #roster(): Roster {
+    const row = this.#get('SELECT record, checksum FROM session WHERE id = 1')
+    // initialize() writes the roster with the session record: without it, data was lost.
+    if (!row) throw new DamagedRecordError(this.path, 'the agent roster is missing')
+    return parseRecord(rosterSchema, utf8(unsealed(row, 'roster', '', this.path)), this.path)
   }
 
-  #head(agentId: string, row: Row): Head {
+  #putRoster(roster: Roster): void {
+    this.#put('session', { id: 1 }, 'roster', '', encode(roster))
+  }
+
+  /** Adds the agent to the roster (or marks its record) if the roster does not say so yet. */
+  #enroll(agentId: string, hasRecord: boolean): void {
+    const roster = this.#roster()
+    const known = roster.agents[agentId]
+    if (known === true || (known === false && !hasRecord)) return
+    roster.agents[agentId] = hasRecord
+    this.#putRoster(roster)
+  }
+
+  #headOf(agentId: string): Head | null {
+    const row = this.#get(
+      'SELECT record, checksum FROM messages WHERE agent_id = ? AND idx = ?',
+      agentId,
+      HEAD_INDEX,
+    )
+    if (!row) return null
     const location = `${this.#where(agentId)} head`
     return parseRecord(headSchema, utf8(unsealed(row, 'head', agentId, location)), location)
   }
 
   #putHead(agentId: string, head: Head): void {
-    this.#put('heads', { agent_id: agentId }, 'head', agentId, encode(head))
+    this.#put('messages', { agent_id: agentId, idx: HEAD_INDEX }, 'head', agentId, encode(head))
   }
 
   #count(agentId: string): number {
     const stored = this.#headOf(agentId)?.count ?? 0
     const last = integer(
-      this.#get('SELECT max(idx) AS last FROM messages WHERE agent_id = ?', agentId),
+      this.#get('SELECT max(idx) AS last FROM messages WHERE agent_id = ? AND idx < ?', agentId, HEAD_INDEX),
       'last',
     )
     const derived = last === undefined ? 0 : last + 1
