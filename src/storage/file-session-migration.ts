@@ -102,6 +102,17 @@ async function removeLegacyRecords(sessionDir: string): Promise<void> {
   for (const name of names) {
     await fs.rm(join(agents, name, 'agent.json'), { force: true })
     await fs.rm(join(agents, name, 'messages'), { recursive: true, force: true })
+    await removeIfEmpty(join(agents, name))
+  }
+  await removeIfEmpty(agents)
+}
+
+/** Folders left empty by the removal go too; one holding a quarantine stays. */
+async function removeIfEmpty(dir: string): Promise<void> {
+  try {
+    await fs.rmdir(dir)
+  } catch (error) {
+    if (!isErrno(error, 'ENOTEMPTY') && !isErrno(error, 'EEXIST') && !isErrno(error, 'ENOENT')) throw error
   }
 }
 
