@@ -39,7 +39,14 @@ export class SessionDatabasePool {
       cached.database.close()
     }
     if (!stat) return null
-    const database = await openSessionDatabase(path)
+    let database: SessionDatabase
+    try {
+      database = await openSessionDatabase(path)
+    } catch (error) {
+      // Deleted (its directory renamed away) between the stat and the open: absent, not a failure.
+      if (sqliteCode(error) === SQLITE_CANTOPEN && !statOrNull(path)) return null
+      throw error
+    }
     // The file may have been swapped between the stat and the open; then the next use reopens.
     this.#open.set(path, { database, dev: stat.dev, ino: stat.ino })
     for (const [key, open] of this.#open) {
@@ -99,6 +106,7 @@ const SQLITE_BUSY = 5
 const SQLITE_LOCKED = 6
 const SQLITE_CORRUPT = 11
 const SQLITE_NOTADB = 26
+const SQLITE_CANTOPEN = 14
 
 /** The primary result code of a node:sqlite error (extended codes keep it in the low byte). */
 function sqliteCode(error: unknown): number | undefined {

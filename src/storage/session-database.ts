@@ -39,9 +39,17 @@ const HEAD_INDEX = Number.MAX_SAFE_INTEGER
 const headSchema = z.object({ count: z.number().int().nonnegative(), updatedAt: z.string() })
 type Head = z.infer<typeof headSchema>
 
-/** The agents of the session: `true` once the agent has an agent record. Written on first sight. */
-const rosterSchema = z.object({ agents: z.record(z.string(), z.boolean()) })
+/**
+ * The agents of the session, and whether each has an agent record and any messages: rewritten only
+ * when one of these first becomes true. It lives on another page than the messages, so a damaged
+ * page of messages that hides an agent's head row together with its messages is still damage,
+ * never an empty history.
+ */
+const rosterSchema = z.object({
+  agents: z.record(z.string(), z.object({ record: z.boolean(), messages: z.boolean() })),
+})
 type Roster = z.infer<typeof rosterSchema>
+type Enrolment = Roster['agents'][string]
 
 type Row = Record<string, SQLOutputValue>
 
@@ -154,7 +162,7 @@ export class SessionDatabase {
         },
         head: (agentId, head, hasRecord) => {
           this.#putHead(agentId, head)
-          roster.agents[agentId] = hasRecord
+          roster.agents[agentId] = { record: hasRecord, messages: head.count > 0 }
         },
       })
       this.#putRoster(roster)
@@ -212,7 +220,7 @@ export class SessionDatabase {
     if (!this.isInitialized()) return []
     return this.#read(() => {
       const records: AgentRecord[] = []
-      const withRecords = Object.entries(this.#roster().agents).filter(([, hasRecord]) => hasRecord)
+      const withRecords = Object.entries(this.#roster().agents).filter(([, enrolment]) => enrolment.record)
       for (const [agentId] of withRecords.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
         const record = this.#agent(agentId)
         if (record) records.push(record)
@@ -246,7 +254,7 @@ export class SessionDatabase {
       const record = build(index)
       this.#putMessage(agentId, record)
       this.#putHead(agentId, { count: index + 1, updatedAt: record.createdAt })
-      if (index === 0) this.#enroll(agentId, false)
+      if (index === 0) this.#enroll(agentId, { messages: true })
       return record
     })
   }
@@ -333,7 +341,7 @@ export class SessionDatabase {
     const location = this.#where(agentId)
     const row = this.#get('SELECT record, checksum FROM agents WHERE agent_id = ?', agentId)
     if (!row) {
-      if (this.#roster().agents[agentId])
+      if (this.#roster().agents[agentId]?.record)
         throw new DamagedRecordError(location, 'the agent record is missing')
       return null
     }
@@ -344,7 +352,7 @@ export class SessionDatabase {
 
   #putAgent(agentId: string, record: AgentRecord): AgentRecord {
     this.#put('agents', { agent_id: agentId }, 'agent', agentId, encode(record))
-    this.#enroll(agentId, true)
+    this.#enroll(agentId, { record: true })
     return record
   }
 
@@ -359,12 +367,13 @@ export class SessionDatabase {
     this.#put('session', { id: 1 }, 'roster', '', encode(roster))
   }
 
-  /** Adds the agent to the roster (or marks its record) if the roster does not say so yet. */
-  #enroll(agentId: string, hasRecord: boolean): void {
+  /** Records in the roster that the agent now has a record or messages, unless it says so already. */
+  #enroll(agentId: string, change: Partial<Enrolment>): void {
     const roster = this.#roster()
-    const known = roster.agents[agentId]
-    if (known === true || (known === false && !hasRecord)) return
-    roster.agents[agentId] = hasRecord
+    const known = roster.agents[agentId] ?? { record: false, messages: false }
+    const next = { ...known, ...change }
+    if (roster.agents[agentId] && next.record === known.record && next.messages === known.messages) return
+    roster.agents[agentId] = next
     this.#putRoster(roster)
   }
 
@@ -384,7 +393,15 @@ export class SessionDatabase {
   }
 
   #count(agentId: string): number {
-    const stored = this.#headOf(agentId)?.count ?? 0
+    const head = this.#headOf(agentId)
+    // No head: the agent has no messages, unless the roster (on another page) says it has.
+    if (!head && this.#roster().agents[agentId]?.messages) {
+      throw new DamagedRecordError(
+        `${this.#where(agentId)} head`,
+        'the agent has messages but its head is missing',
+      )
+    }
+    const stored = head?.count ?? 0
     const last = integer(
       this.#get('SELECT max(idx) AS last FROM messages WHERE agent_id = ? AND idx < ?', agentId, HEAD_INDEX),
       'last',
