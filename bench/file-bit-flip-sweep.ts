@@ -17,8 +17,15 @@ export interface SweepResult {
 
 const ref = { sessionId: 'swept', agentId: 'default' }
 
-/** A small session with every kind of record: session (with title), agent, messages. */
-export async function writeSweptSession(directory: string): Promise<void> {
+/**
+ * A small session with every kind of record: session (with title), agent, messages. Closed (the
+ * default), everything is in `session.db`; left open, as a process killed with SIGKILL leaves it,
+ * the commits are in `session.db-wal` too.
+ */
+export async function writeSweptSession(
+  directory: string,
+  leaveOpen = false,
+): Promise<FileSessionRepository> {
   const repository = new FileSessionRepository({ directory })
   await repository.createSession(ref)
   for (let i = 0; i < 8; i++) {
@@ -36,7 +43,8 @@ export async function writeSweptSession(directory: string): Promise<void> {
   })
   await repository.updateSession({ ...ref, title: 'Swept' })
   // Closing the last connection checkpoints the WAL into session.db and removes the WAL.
-  repository.close()
+  if (!leaveOpen) repository.close()
+  return repository
 }
 
 /** Everything a restore or a listing could see of the session, as one string. */
@@ -61,9 +69,9 @@ async function view(directory: string): Promise<string> {
  * Flips one bit at a time in every stored file of a session, at every `stride`-th byte (bit
  * `byte % 8`), and reads the whole session back through a fresh repository each time.
  */
-export async function bitFlipSweep(root: string, stride: number): Promise<SweepResult> {
+export async function bitFlipSweep(root: string, stride: number, leaveOpen = false): Promise<SweepResult> {
   const original = join(root, 'original')
-  await writeSweptSession(original)
+  const writer = await writeSweptSession(original, leaveOpen)
   const sessionDir = join(original, 'swept')
   const files = (await readdir(sessionDir, { withFileTypes: true })).filter((entry) => entry.isFile())
   const expected = await view(original)
@@ -94,5 +102,6 @@ export async function bitFlipSweep(root: string, stride: number): Promise<SweepR
     }
   }
   await rm(trial, { recursive: true, force: true })
+  writer.close()
   return result
 }

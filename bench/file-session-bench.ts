@@ -12,6 +12,8 @@ const SIZES = [100, 10_000, 100_000]
 const FLOOR_TURNS = 200
 /** Every STRIDE-th byte of every file gets one flipped bit; BENCH_FLIP_STRIDE=1 sweeps every byte (~4 min). */
 const FLIP_STRIDE = Number(process.env.BENCH_FLIP_STRIDE ?? 4)
+/** The same for a session left open (its commits in the WAL): every 64th byte by default. */
+const WAL_FLIP_STRIDE = Number(process.env.BENCH_WAL_FLIP_STRIDE ?? 64)
 const MEASURED_TURNS = 50
 const RESTORES = 30
 /** About the size of a chat message: the prior-art figures imply ~300 bytes per stored message. */
@@ -159,6 +161,7 @@ export async function benchFileSessions(): Promise<BenchSection[]> {
       }
     }
     const sweep = await bitFlipSweep(join(root, 'sweep'), FLIP_STRIDE)
+    const openSweep = await bitFlipSweep(join(root, 'sweep-open'), WAL_FLIP_STRIDE, true)
     return [
       {
         title: 'File sessions: cost of persisting one turn',
@@ -189,13 +192,34 @@ export async function benchFileSessions(): Promise<BenchSection[]> {
       },
       {
         title: 'File sessions: a flipped bit in any stored file',
-        method: `A session (session record with a title, agent record, 8 messages) is written and closed; then, for every ${FLIP_STRIDE === 1 ? '' : `${FLIP_STRIDE}th `}byte of every file in its directory, one bit of that byte is flipped in a fresh copy, and a fresh repository reads the session, the listing, the agent(s), the count, all messages and a window.`,
-        columns: ['flips', 'read back unchanged', 'reported as damage (typed error)', 'silent changes'],
-        rows: [[sweep.flips, sweep.unchanged, sweep.reported, sweep.silent]],
+        method: `A session (session record with a title, agent record, 8 messages) is written; then, for every Nth byte of every file in its directory, one bit of that byte is flipped in a fresh copy, and a fresh repository reads the session, the listing, the agent(s), the count, all messages and a window. Closed: the writer closed it (everything in session.db). Open: the files are copied while the writer still has it open, as SIGKILL leaves them (the commits in session.db-wal).`,
+        columns: [
+          'session',
+          'every Nth byte',
+          'flips',
+          'read back unchanged',
+          'reported as damage (typed error)',
+          'silent changes',
+        ],
+        rows: [
+          ['closed', FLIP_STRIDE, sweep.flips, sweep.unchanged, sweep.reported, sweep.silent],
+          [
+            'open (WAL)',
+            WAL_FLIP_STRIDE,
+            openSweep.flips,
+            openSweep.unchanged,
+            openSweep.reported,
+            openSweep.silent,
+          ],
+        ],
         notes: [
           'Goal (issue 11): 0 silent changes. `tests/storage/file-format-bit-flips-are-damage-never-data.test.ts` runs the same sweep at every 29th byte.',
           '"Unchanged" flips land in unused space of a database page or in bytes SQLite does not read for these queries.',
-          ...(sweep.examples.length > 0 ? [`Silent changes at: ${sweep.examples.join(', ')}`] : []),
+          'Open: a flipped bit in the last transaction of the WAL cannot be told from a write torn by a power loss, so, as SQLite does, that transaction is cut off as a torn tail. A damaged frame followed by two or more intact commits is reported as damage (src/storage/write-ahead-log-check.ts); SQLite alone would silently drop everything from that frame on.',
+          ...(sweep.examples.length > 0 ? [`Silent changes (closed) at: ${sweep.examples.join(', ')}`] : []),
+          ...(openSweep.examples.length > 0
+            ? [`First silent changes (open) at: ${openSweep.examples.join(', ')}`]
+            : []),
         ],
       },
     ]

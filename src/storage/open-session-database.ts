@@ -22,8 +22,9 @@ export async function openSessionDatabase(path: string): Promise<SessionDatabase
   const db = new DatabaseSync(path, { timeout: 0 })
   try {
     // Per connection: FULL makes every commit fsync the WAL (durable when it returns);
-    // secure_delete zeroes the space a replaced or deleted record occupied.
-    db.exec('PRAGMA synchronous=FULL; PRAGMA secure_delete=ON')
+    // secure_delete zeroes the space a replaced or deleted record occupied; checkpoints every 256
+    // pages keep the WAL under about 1 MB, which a new connection reads whole to check it.
+    db.exec('PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; PRAGMA wal_autocheckpoint=256')
     // macOS fsync does not flush the drive's cache; F_FULLFSYNC does.
     if (process.platform === 'darwin') db.exec('PRAGMA fullfsync=ON; PRAGMA checkpoint_fullfsync=ON')
   } catch (error) {

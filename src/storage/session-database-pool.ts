@@ -5,6 +5,7 @@ import { DamagedRecordError, StorageError } from '../session/session-errors.ts'
 import { isErrno } from './durable-files.ts'
 import { openSessionDatabase } from './open-session-database.ts'
 import type { SessionDatabase } from './session-database.ts'
+import { checkWriteAheadLog } from './write-ahead-log-check.ts'
 
 /** Open connections kept per repository: each holds three descriptors (database, WAL, shared memory). */
 const MAX_OPEN = 16
@@ -39,6 +40,8 @@ export class SessionDatabasePool {
       cached.database.close()
     }
     if (!stat) return null
+    // Before SQLite's recovery reads the WAL and drops whatever follows a damaged frame.
+    await checkWriteAheadLogSteadily(path)
     let database: SessionDatabase
     try {
       database = await openSessionDatabase(path)
@@ -98,6 +101,21 @@ export async function withRetries<T>(
         throw new DamagedRecordError(location, reason, undefined, { cause: error })
       }
       throw new StorageError(operation, location, { cause: error })
+    }
+  }
+}
+
+/**
+ * The WAL check reads a file other processes may be writing: a frame caught half rewritten can look
+ * damaged for a moment. Damage that is still there after a few short pauses is real.
+ */
+async function checkWriteAheadLogSteadily(path: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await checkWriteAheadLog(`${path}-wal`, path)
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof DamagedRecordError)) throw error
+      await sleep(5 * 2 ** attempt)
     }
   }
 }
