@@ -168,6 +168,42 @@ export class FileSessionRepository implements SessionRepository {
     return this.#run('migrate', dir, () => migrateLegacySession(dir, this.#files, { sessionId }))
   }
 
+  /**
+   * Keeps a damaged session record's bytes aside (`<session>/quarantine/session-record-<ms>.damaged`)
+   * and writes a new one (creation time: now), leaving agents and messages as they are. A readable
+   * record is left alone. For `tether sessions repair`; a format 1 session is migrated first, its
+   * damaged `session.json` carried over as it is.
+   */
+  async recoverSessionRecord({
+    sessionId,
+  }: SessionRef): Promise<{ record: FileSessionRecord; keptAs?: string }> {
+    const dir = this.#sessionDir(sessionId)
+    const path = join(dir, DATABASE_NAME)
+    const database = await this.#run('open', path, async () => {
+      await migrateLegacySession(dir, this.#files, { sessionId })
+      return this.#pool.get(path)
+    })
+    if (!database) throw new RecordNotFoundError(path)
+    try {
+      const record = await this.#run('read session', path, () => database.readSession())
+      if (record) return { record }
+    } catch (error) {
+      if (!(error instanceof DamagedRecordError)) throw error
+    }
+    const bytes = await this.#run('read', path, () => database.sessionBytes())
+    const quarantine = join(dir, 'quarantine')
+    const keptAs = join(quarantine, `session-record-${Date.now()}.damaged`)
+    await this.#run('keep aside', keptAs, async () => {
+      await this.#files.ensureDirectory(quarantine)
+      await this.#files.writeReplacing(keptAs, bytes ?? new Uint8Array())
+    })
+    const time = now()
+    await this.#run('rebuild the session record of', path, () =>
+      database.rebuildSession({ schemaVersion: SCHEMA_VERSION, sessionId, createdAt: time, updatedAt: time }),
+    )
+    return { record: (await this.readSession({ sessionId })) as FileSessionRecord, keptAs }
+  }
+
   /** Closes this handle's open database connections (they are reopened on next use). */
   close(): void {
     this.#pool.closeAll()

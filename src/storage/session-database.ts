@@ -195,6 +195,31 @@ export class SessionDatabase {
     return this.readSession() as FileSessionRecord
   }
 
+  /** The stored bytes of the session record, to keep aside before a damaged one is replaced. */
+  sessionBytes(): Uint8Array | null {
+    const value = this.#get('SELECT record FROM session WHERE id = 0')?.record
+    return value instanceof Uint8Array ? value : null
+  }
+
+  /**
+   * Replaces a damaged session record (the caller kept its bytes aside) and rebuilds the roster
+   * from the agent and message rows, which are left as they are.
+   */
+  rebuildSession(record: FileSessionRecord): void {
+    this.#write(() => {
+      this.#putSession(record)
+      const roster: Roster = { agents: {} }
+      for (const row of this.#all('SELECT agent_id FROM agents')) {
+        roster.agents[String(row.agent_id)] = { record: true, messages: false }
+      }
+      for (const row of this.#all('SELECT DISTINCT agent_id FROM messages')) {
+        const agentId = String(row.agent_id)
+        roster.agents[agentId] = { record: roster.agents[agentId]?.record ?? false, messages: true }
+      }
+      this.#putRoster(roster)
+    })
+  }
+
   readAgent(agentId: string): AgentRecord | null {
     if (!this.isInitialized()) return null
     return this.#read(() => this.#agent(agentId))

@@ -182,6 +182,20 @@ describe('the file repository meets damaged records', () => {
     expect(TetherError.isInstance(error)).toBe(true)
   })
 
+  it('a damaged session record is rebuilt on request, its bytes kept aside, every message kept', async () => {
+    const directory = await tempDirectory()
+    await sessionWithTurns(directory, 2)
+    tamper(directory, 'UPDATE session SET record = CAST(\'{"schemaVersion":1,\' AS BLOB) WHERE id = 0')
+    const repository = new FileSessionRepository({ directory })
+    await expect(repository.readSession(ref)).rejects.toBeInstanceOf(DamagedRecordError)
+    const { record, keptAs } = await repository.recoverSessionRecord(ref)
+    expect(record.sessionId).toBe('damaged')
+    expect(keptAs).toMatch(/quarantine.session-record-\d+\.damaged$/)
+    expect(await readFile(keptAs as string, 'utf8')).toBe('{"schemaVersion":1,')
+    expect((await restore(directory)).messages).toHaveLength(4)
+    expect((await new FileSessionRepository({ directory }).readSession(ref))?.messageCount).toBe(4)
+  })
+
   it('a damaged agent record does not block the session: state resets, messages restore, bytes kept aside', async () => {
     const directory = await tempDirectory()
     await sessionWithTurns(directory, 2)
