@@ -191,7 +191,7 @@ export async function benchFileSessions(): Promise<BenchSection[]> {
         columns: ['stored messages', 'messages restored', 'time (ms)', 'RSS before (MB)', 'peak RSS (MB)'],
         rows: wholeRows,
         notes: [
-          'The restored history itself is held in memory by the agent; the repository adds one batch of rows and three descriptors per session.',
+          'The result (every record) is held in memory by the caller; the repository adds one batch of rows and three descriptors per session.',
         ],
       },
       {
