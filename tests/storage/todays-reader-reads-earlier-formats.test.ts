@@ -16,6 +16,23 @@ const fixture = (version: number) =>
 
 // Fixtures: file-sessions-v1 was written by tether-agents 0.1 (file format 1: a JSON file per
 // record); file-sessions-v2 by format 2 (session.db), made by migrating v1 and setting a title.
+/** A fresh agent with a 4-message window restores the fixture's state and its last four messages. */
+async function expectRestoredWindow(repository: FileSessionRepository) {
+  const agent = new Agent({
+    model: new ScriptedModel(),
+    conversationManager: new SlidingWindowConversationManager({ windowSize: 4 }),
+    sessionManager: new RepositorySessionManager({ sessionId: 'User-42 🦜', repository }),
+  })
+  await agent.initialize()
+  expect(agent.state.get('plan')).toBe('pro')
+  expect(agent.messages.map((message) => message.content[0]?.type)).toEqual([
+    'text',
+    'toolUse',
+    'toolResult',
+    'text',
+  ])
+}
+
 describe('sessions written by earlier versions', () => {
   const tempDirectory = useTempDirectories()
 
@@ -32,19 +49,7 @@ describe('sessions written by earlier versions', () => {
       'User-42 🦜',
     ])
 
-    const agent = new Agent({
-      model: new ScriptedModel(),
-      conversationManager: new SlidingWindowConversationManager({ windowSize: 4 }),
-      sessionManager: new RepositorySessionManager({ sessionId: 'User-42 🦜', repository }),
-    })
-    await agent.initialize()
-    expect(agent.state.get('plan')).toBe('pro')
-    expect(agent.messages.map((message) => message.content[0]?.type)).toEqual([
-      'text',
-      'toolUse',
-      'toolResult',
-      'text',
-    ])
+    await expectRestoredWindow(repository)
     const all = await repository.readMessages({ sessionId: 'User-42 🦜', agentId: 'default' })
     expect(all).toHaveLength(6)
     expect(all[3]?.message.content[0]).toEqual({
@@ -67,19 +72,7 @@ describe('sessions written by earlier versions', () => {
       metadata: { plan: 'pro' },
       messageCount: 6,
     })
-    const agent = new Agent({
-      model: new ScriptedModel(),
-      conversationManager: new SlidingWindowConversationManager({ windowSize: 4 }),
-      sessionManager: new RepositorySessionManager({ sessionId: 'User-42 🦜', repository }),
-    })
-    await agent.initialize()
-    expect(agent.state.get('plan')).toBe('pro')
-    expect(agent.messages.map((message) => message.content[0]?.type)).toEqual([
-      'text',
-      'toolUse',
-      'toolResult',
-      'text',
-    ])
+    await expectRestoredWindow(repository)
     const all = await repository.readMessages({ sessionId: 'User-42 🦜', agentId: 'default' })
     expect(all.map((record) => record.index)).toEqual([0, 1, 2, 3, 4, 5])
   })
