@@ -22,10 +22,15 @@ for (const section of await benchFileSessions()) {
   console.log(`\n${table(section)}`)
   sections.push(section)
 }
-const s3Bench = new URL('./s3-session-bench.ts', import.meta.url)
-if (existsSync(fileURLToPath(s3Bench))) {
-  const { benchS3 } = (await import(s3Bench.href)) as { benchS3: () => Promise<BenchSection[]> }
-  for (const section of await benchS3()) {
+// Optional sections (their modules may be absent in a trimmed checkout), each exporting one function.
+for (const [file, name] of [
+  ['./s3-session-bench.ts', 'benchS3'],
+  ['./sync-bench.ts', 'benchSync'],
+] as const) {
+  const url = new URL(file, import.meta.url)
+  if (!existsSync(fileURLToPath(url))) continue
+  const bench = ((await import(url.href)) as Record<string, () => Promise<BenchSection[]>>)[name]
+  for (const section of (await bench?.()) ?? []) {
     console.log(`\n${table(section)}`)
     sections.push(section)
   }

@@ -1,35 +1,97 @@
 /**
- * S3 figures for `npm run bench`: requests and bytes per turn, restore and full listing, counted
- * at an HTTP proxy in front of s3rver on 127.0.0.1 (what S3 would bill). Loopback latency is far
- * below S3's (~20-50 ms per request), so request counts, not milliseconds, carry over to S3.
+ * S3 figures for `npm run bench`: requests and bytes per turn, per restore and per full listing,
+ * counted at an HTTP proxy (what S3 would bill), in each layout and on each store: s3rver (no
+ * conditional writes: the slot layout) and a one-node Ceph RGW on loopback (conditional writes:
+ * the message layout by default; the slot layout when forced with `conditionalWrites: false`).
+ * Loopback latency is far below S3's (~20-50 ms per request), so request counts carry over to S3
+ * better than milliseconds do.
  */
-import { Agent, RepositorySessionManager, type SessionRepository } from '../src/index.ts'
+import {
+  Agent,
+  type Message,
+  RepositorySessionManager,
+  type SessionRepository,
+  SlidingWindowConversationManager,
+} from '../src/index.ts'
 import { S3SessionRepository } from '../src/storage/s3/index.ts'
 import { ScriptedModel } from '../src/testing/index.ts'
+import { cephUnavailable, useCephCluster } from '../tests/support/ceph-cluster.ts'
 import { populateHistory } from '../tests/support/s3-history.ts'
 import { type S3Proxy, startS3Proxy } from '../tests/support/s3-proxy.ts'
 import { startS3Server } from '../tests/support/s3-server.ts'
+import type { S3TestTarget } from '../tests/support/s3-targets.ts'
 import type { BenchSection } from './bench-section.ts'
 
 const TURNS = 8
-const RUNS = 5
+const RESTORES = 8
+const SIZES = [100, 10_000] as const
+
+interface Setup {
+  store: string
+  layout: string
+  conditionalWrites: boolean | 'auto'
+  start: () => Promise<Omit<S3TestTarget, 'credentials'>>
+}
+
+const SETUPS: Setup[] = [
+  { store: 's3rver', layout: 'slots (fallback)', conditionalWrites: 'auto', start: startS3Server },
+  {
+    store: 'Ceph RGW',
+    layout: 'messages (conditional writes)',
+    conditionalWrites: 'auto',
+    start: async () => ({ ...(await useCephCluster()), port: 0, stop: async () => undefined }),
+  },
+  {
+    store: 'Ceph RGW',
+    layout: 'slots (forced: conditionalWrites false)',
+    conditionalWrites: false,
+    start: async () => ({ ...(await useCephCluster()), port: 0, stop: async () => undefined }),
+  },
+]
+
+interface Figures {
+  setup: Setup
+  turns: { count: number; mean: number; max: number; uploaded: number; ms: number }[]
+  restores: { count: number; median: number; max: number; ms: number }[]
+  large: { largeUploaded: number; smallUploaded: number; smallRequests: number; smallMs: number }
+  listing: { requests: number; ms: number }
+}
 
 export async function benchS3(): Promise<BenchSection[]> {
-  const server = await startS3Server()
-  const proxy = await startS3Proxy(server.port)
+  const measured: Figures[] = []
+  const skipped: string[] = []
+  for (const setup of SETUPS) {
+    const reason = setup.store === 'Ceph RGW' ? cephUnavailable() : undefined
+    if (reason !== undefined) {
+      skipped.push(`${setup.store}, ${setup.layout}: did not run (${reason}).`)
+      continue
+    }
+    measured.push(await benchSetup(setup))
+  }
+  return sections(measured, skipped)
+}
+
+async function benchSetup(setup: Setup): Promise<Figures> {
+  const server = await setup.start()
+  const port = Number(new URL(server.endpoint).port)
+  const proxy = await startS3Proxy(port)
   try {
     const bucket = await server.createBucket()
     const repository = () =>
-      new S3SessionRepository({ bucket, prefix: 'bench/', clientConfig: server.clientConfig(proxy.endpoint) })
-    for (const [sessionId, count] of [
-      ['small', 100],
-      ['large', 10_000],
-    ] as const) {
-      await populateHistory(repository(), sessionId, count)
-    }
-    // Restore and list first: the turns below add messages to the sessions.
-    const restore = await restoreAndList(repository, proxy)
-    return [await perTurn(repository, proxy), restore]
+      new S3SessionRepository({
+        bucket,
+        prefix: 'bench/',
+        conditionalWrites: setup.conditionalWrites,
+        clientConfig: server.clientConfig(proxy.endpoint),
+      })
+    for (const count of SIZES) await populateHistory(repository(), `s${count}`, count)
+    // Restores and the listing first: the turns below add messages.
+    const restores = []
+    for (const count of SIZES) restores.push({ count, ...(await restore(repository, proxy, `s${count}`)) })
+    const listing = await listAll(repository, proxy, 's10000')
+    const turns = []
+    for (const count of SIZES) turns.push({ count, ...(await perTurn(repository(), proxy, `s${count}`)) })
+    return { setup, turns, restores, listing, large: await afterLargeMessage(repository(), proxy) }
   } finally {
     await proxy.stop()
     await server.stop()
@@ -39,118 +101,162 @@ export async function benchS3(): Promise<BenchSection[]> {
 const agentOn = (sessionId: string, repository: SessionRepository) =>
   new Agent({
     model: new ScriptedModel({ fallback: { text: 'Noted: that is a fine question to ask.' } }),
+    conversationManager: new SlidingWindowConversationManager({ windowSize: 40 }),
     sessionManager: new RepositorySessionManager({ sessionId, repository }),
   })
 
-async function perTurn(repository: () => S3SessionRepository, proxy: S3Proxy): Promise<BenchSection> {
-  const rows: (string | number)[][] = []
-  for (const [sessionId, count] of [
-    ['small', 100],
-    ['large', 10_000],
-  ] as const) {
-    const agent = agentOn(sessionId, repository())
-    await agent.run('warm up')
-    let requests = 0
-    let bytes = 0
-    let maxRequests = 0
-    const started = performance.now()
-    for (let turn = 0; turn < TURNS; turn++) {
-      proxy.reset()
-      await agent.run(`question ${turn}: what is ${turn} squared?`)
-      requests += proxy.total()
-      bytes += proxy.bytes()
-      maxRequests = Math.max(maxRequests, proxy.total())
-    }
-    const ms = (performance.now() - started) / TURNS
-    rows.push([
-      count.toLocaleString('en-US'),
-      (requests / TURNS).toFixed(1),
-      maxRequests,
-      kib(bytes / TURNS),
-      ms.toFixed(1),
-    ])
+async function perTurn(repository: SessionRepository, proxy: S3Proxy, sessionId: string) {
+  const agent = agentOn(sessionId, repository)
+  await agent.run('warm up')
+  const requests: number[] = []
+  let uploaded = 0
+  const started = performance.now()
+  for (let turn = 0; turn < TURNS; turn++) {
+    proxy.reset()
+    await agent.run(`question ${turn}: what is ${turn} squared?`)
+    requests.push(proxy.total())
+    uploaded += proxy.uploaded()
   }
   return {
-    title: 'S3: requests and bytes per turn',
-    method: `A sliding-window agent (window 40) runs ${TURNS} turns (prompt + reply) on a session already holding N messages; requests and request+response body bytes counted at a proxy in front of s3rver on loopback. ${TURNS} turns = 16 slots, so each row includes the same two sweeps.`,
-    columns: [
-      'stored messages',
-      'requests per turn (mean)',
-      'requests per turn (max)',
-      'bytes per turn',
-      'ms per turn (loopback)',
-    ],
-    rows,
-    notes: [
-      'A turn: 1 LIST (count at invocation start) + per append 3 PUT + 2 LIST (prepare, list, accept, list, decided) + the agent record (GET + PUT) when the window moved; every 8th slot also sweeps old slots (1 LIST + 1 DeleteObjects).',
-      'Bytes per append are the tail (the last 50 messages) written once, independent of history length.',
-    ],
+    mean: requests.reduce((sum, n) => sum + n, 0) / TURNS,
+    max: Math.max(...requests),
+    uploaded: uploaded / TURNS,
+    ms: (performance.now() - started) / TURNS,
   }
 }
 
-async function restoreAndList(repository: () => S3SessionRepository, proxy: S3Proxy): Promise<BenchSection> {
-  const restores: { reads: number; writes: number; ms: number }[] = []
-  for (let run = 0; run < RUNS; run++) {
-    const inner = repository()
-    let writes = 0
-    const counted = new Proxy(inner, {
-      get: (target, name) => {
-        if (name === 'writeAgent') {
-          return async (write: Parameters<SessionRepository['writeAgent']>[0]) => {
-            const before = proxy.total()
-            const record = await target.writeAgent(write)
-            writes += proxy.total() - before
-            return record
-          }
-        }
-        const value: unknown = Reflect.get(target, name, target)
-        return typeof value === 'function' ? value.bind(target) : value
-      },
-    })
-    const agent = agentOn('large', counted)
+/** Restores from a new repository object at RESTORES window positions (one message apart). */
+async function restore(repository: () => S3SessionRepository, proxy: S3Proxy, sessionId: string) {
+  const reads: number[] = []
+  const ms: number[] = []
+  for (let run = 0; run < RESTORES; run++) {
+    const repo = repository()
+    const agent = agentOn(sessionId, repo)
     proxy.reset()
     const started = performance.now()
     await agent.initialize()
-    restores.push({ reads: proxy.total() - writes, writes, ms: performance.now() - started })
+    ms.push(performance.now() - started)
+    // Reads only: the manager writes the agent record when the restore moved its window start.
+    reads.push(proxy.total() - proxy.counts().PUT)
+    const message: Message = { role: 'user', content: [{ type: 'text', text: `note ${run}` }] }
+    await repo.appendMessage({ sessionId, agentId: 'default', message })
   }
-  const lists: { requests: number; ms: number }[] = []
-  for (let run = 0; run < RUNS; run++) {
-    const repo = repository()
+  return { median: median(reads), max: Math.max(...reads), ms: median(ms) }
+}
+
+async function listAll(repository: () => S3SessionRepository, proxy: S3Proxy, sessionId: string) {
+  proxy.reset()
+  const started = performance.now()
+  const all = await repository().readMessages({ sessionId, agentId: 'default' })
+  if (all.length < 10_000) throw new Error(`listed ${all.length} messages, not 10,000 or more`)
+  return { requests: proxy.total(), ms: performance.now() - started }
+}
+
+/** One turn with a 5 MB prompt, then small turns: what each small turn uploads. */
+async function afterLargeMessage(repository: SessionRepository, proxy: S3Proxy) {
+  const agent = agentOn('large-message', repository)
+  proxy.reset()
+  await agent.run(`Please look at this: ${'x'.repeat(5_000_000)}`)
+  const largeUploaded = proxy.uploaded()
+  let smallUploaded = 0
+  let smallRequests = 0
+  const started = performance.now()
+  for (let turn = 0; turn < TURNS; turn++) {
     proxy.reset()
-    const started = performance.now()
-    const all = await repo.readMessages({ sessionId: 'large', agentId: 'default' })
-    if (all.length !== 10_000) throw new Error(`listed ${all.length} messages, not 10,000`)
-    lists.push({ requests: proxy.total(), ms: performance.now() - started })
+    await agent.run(`small question ${turn}`)
+    smallUploaded += proxy.uploaded()
+    smallRequests += proxy.total()
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
   return {
-    title: 'S3: restore and full listing of a 10,000-message session',
-    method: `Median of ${RUNS} runs, each with a new repository (nothing cached). Restore: a new Agent with a RepositorySessionManager initializes on the session (40-message window). Listing: readMessages of all 10,000 messages. Requests counted at a proxy in front of s3rver on loopback.`,
-    columns: ['operation', 'requests', 'ms (loopback)'],
-    rows: [
-      [
-        'restore: reads (session, agent record, count, window)',
-        median(restores.map((r) => r.reads)),
-        median(restores.map((r) => r.ms)).toFixed(1),
-      ],
-      [
-        'restore: agent record written at the end of initialization',
-        median(restores.map((r) => r.writes)),
-        '-',
-      ],
-      [
-        'list all 10,000 messages',
-        median(lists.map((r) => r.requests)),
-        median(lists.map((r) => r.ms)).toFixed(1),
-      ],
-    ],
-    notes: [
-      'Restore reads: GET session, GET agent record, LIST (count), LIST + GET tail (the last 50 messages in one object).',
-      'Listing: 1 LIST + 1 GET of the tail + 1 GET per 50-message segment, 8 in parallel.',
-    ],
+    largeUploaded,
+    smallUploaded: smallUploaded / TURNS,
+    smallRequests: smallRequests / TURNS,
+    smallMs: (performance.now() - started) / TURNS,
   }
 }
 
+function sections(measured: Figures[], skipped: string[]): BenchSection[] {
+  const name = (f: Figures) => [f.setup.store, f.setup.layout]
+  return [
+    {
+      title: 'S3: requests and bytes per turn',
+      method: `A sliding-window agent (window 40) runs ${TURNS} turns (count at invocation start, prompt, reply, agent record when its window moved) on a session already holding N messages of ~50 bytes of text; requests and uploaded request-body bytes counted at a proxy on loopback.`,
+      columns: [
+        'store',
+        'layout',
+        'stored messages',
+        'requests per turn (mean)',
+        'requests per turn (max)',
+        'uploaded per turn',
+        'ms per turn',
+      ],
+      rows: measured.flatMap((f) =>
+        f.turns.map((t) => [
+          ...name(f),
+          t.count.toLocaleString('en-US'),
+          t.mean.toFixed(1),
+          t.max,
+          kib(t.uploaded),
+          t.ms.toFixed(1),
+        ]),
+      ),
+      notes: [
+        'Message layout: 1 LIST (count) + 1 PUT per message (If-None-Match) + 1 PUT of the agent record (If-Match) when it changed, + 1 pack PUT every 8 messages.',
+        'Slot layout: 1 LIST + per append 3 PUT + 2 LIST (prepare, list, accept, list, decided), the agent record (GET + PUT), a sweep (LIST + DeleteObjects) every 8th slot; each slot uploads the tail (the last 50 messages).',
+        ...skipped,
+      ],
+    },
+    {
+      title: 'S3: restore through a 40-message window from a new repository object',
+      method: `A new repository and a new sliding-window agent (window 40) initialize on a session of N messages, at ${RESTORES} window positions one message apart (the packs of 8 line up differently); reads counted at the proxy (the agent record the manager writes when the window moved is left out).`,
+      columns: ['store', 'layout', 'stored messages', 'reads (median)', 'reads (max)', 'ms (median)'],
+      rows: measured.flatMap((f) =>
+        f.restores.map((r) => [
+          ...name(f),
+          r.count.toLocaleString('en-US'),
+          r.median,
+          r.max,
+          r.ms.toFixed(1),
+        ]),
+      ),
+      notes: [
+        'Message layout: GET session, GET agent record, LIST (count; the same listing serves the read), then the window: one GET per pack of 8 it overlaps and one GET per newer message not packed yet, 16 at a time.',
+        'Slot layout: GET session, GET agent record, LIST (count), LIST + GET of the tail (the last 50 messages in one object).',
+      ],
+    },
+    {
+      title: 'S3: small turns after a 5 MB message',
+      method: `One turn whose prompt is 5,000,000 characters, then ${TURNS} small turns; uploaded bytes counted at the proxy.`,
+      columns: [
+        'store',
+        'layout',
+        'uploaded in the large turn',
+        'uploaded per small turn',
+        'requests per small turn',
+        'ms per small turn',
+      ],
+      rows: measured.map((f) => [
+        ...name(f),
+        kib(f.large.largeUploaded),
+        kib(f.large.smallUploaded),
+        f.large.smallRequests.toFixed(1),
+        f.large.smallMs.toFixed(1),
+      ]),
+      notes: [
+        'Message layout: the large message is uploaded once and never copied into a pack (over 16 KiB).',
+      ],
+    },
+    {
+      title: 'S3: full listing of a 10,000-message session',
+      method:
+        'readMessages of all 10,008 messages (10,000 plus the notes the restores appended) from a new repository object; requests counted at the proxy.',
+      columns: ['store', 'layout', 'requests', 'ms'],
+      rows: measured.map((f) => [...name(f), f.listing.requests, f.listing.ms.toFixed(1)]),
+    },
+  ]
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`
 
 if (import.meta.url === `file://${process.argv[1]}`) {

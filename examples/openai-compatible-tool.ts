@@ -3,7 +3,7 @@
  * llama.cpp) or OpenAI itself.
  *
  *   ollama pull qwen3:8b
- *   MODEL=qwen3:8b node examples/openai-compatible-tool.ts
+ *   MODEL=qwen3:8b npm run example -- openai-compatible-tool
  *
  * Environment: OPENAI_BASE_URL (default http://localhost:11434/v1, Ollama's), MODEL (default
  * qwen3:8b, which calls tools well), OPENAI_API_KEY (only if the server wants one), PROMPT.

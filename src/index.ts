@@ -33,6 +33,8 @@ export { ValidationError } from './errors/validation-error.ts'
 // Hooks
 export type { HookCallback, HookEventName, HookEvents } from './hooks/hook-events.ts'
 export { type HookProvider, HookRegistry } from './hooks/hook-registry.ts'
+// Logging (silent by default; `DEBUG=tether:*` or the `logger` option)
+export type { LogFields, Logger } from './logging/logger.ts'
 // Messages
 export {
   type ContentBlock,
@@ -104,11 +106,33 @@ export {
   EncryptedSessionRepository,
   type EncryptedSessionRepositoryOptions,
   type EncryptionKey,
+  type EncryptSessionReport,
 } from './storage/encrypted-session-repository.ts'
 export {
   FileSessionRepository,
   type FileSessionRepositoryOptions,
 } from './storage/file-session-repository.ts'
+export { FileSyncStateStore, type FileSyncStateStoreOptions } from './storage/file-sync-state-store.ts'
 export { MemorySessionRepository } from './storage/memory-session-repository.ts'
+// Sync (offline-first: a local repository synced with a remote one)
+export type { AgentStateConflict, SyncFailure } from './sync/sync-bookkeeping.ts'
+export { SyncError } from './sync/sync-errors.ts'
+export type { AutoSyncOptions } from './sync/sync-scheduler.ts'
+export type { AgentSyncReport, SessionSyncReport } from './sync/sync-session.ts'
+export { MemorySyncStateStore, type SyncStateStore } from './sync/sync-state-store.ts'
+export type { AgentSyncStatus, SyncStatus } from './sync/sync-status.ts'
+export {
+  SyncedSessionRepository,
+  type SyncedSessionRepositoryOptions,
+  type SyncOptions,
+  type SyncReport,
+} from './sync/synced-session-repository.ts'
+// Telemetry (OpenTelemetry through the optional peer `@opentelemetry/api`)
+export type {
+  SpanAttributeValue,
+  SpanLike,
+  TelemetryOptions,
+  TracerLike,
+} from './telemetry/telemetry-options.ts'
 // Tools
 export { type JsonSchemaObject, type Tool, type ToolContext, type ToolOutput, tool } from './tools/tool.ts'

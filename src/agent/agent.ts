@@ -2,6 +2,8 @@ import type { ConversationManager } from '../conversation/conversation-manager.t
 import { SlidingWindowConversationManager } from '../conversation/sliding-window-conversation-manager.ts'
 import { ConfigurationError } from '../errors/configuration-error.ts'
 import { type HookProvider, HookRegistry } from '../hooks/hook-registry.ts'
+import { debugLogger } from '../logging/debug-logger.ts'
+import type { Logger } from '../logging/logger.ts'
 import {
   type ContentBlock,
   type Message,
@@ -14,6 +16,9 @@ import type { Model, StopReason, Usage } from '../models/model.ts'
 import { addUsage, emptyUsage } from '../models/model.ts'
 import { ContextWindowOverflowError, ModelError } from '../models/model-errors.ts'
 import type { SessionManager } from '../session/session-manager.ts'
+import { prepareTracing, startInvocationSpan, startSpan, type TraceSpan } from '../telemetry/agent-tracing.ts'
+import { GEN_AI } from '../telemetry/gen-ai-attributes.ts'
+import type { TelemetryOptions } from '../telemetry/telemetry-options.ts'
 import type { Tool } from '../tools/tool.ts'
 import { executeToolUse } from '../tools/tool-executor.ts'
 import { ConcurrentInvocationError, InvocationAbortedError, MaxCyclesExceededError } from './agent-errors.ts'
@@ -38,6 +43,13 @@ export interface AgentConfig {
   messages?: Message[]
   /** The most model calls one invocation may make. Default 25. */
   maxCycles?: number
+  /** OpenTelemetry tracing (docs/observability.md). Default: on when `@opentelemetry/api` is installed. */
+  telemetry?: TelemetryOptions
+  /**
+   * Where the agent and its session manager say what they decided (restore window, repairs,
+   * re-syncs, context reductions); `console` works. Default: silent unless `DEBUG=tether:*`.
+   */
+  logger?: Logger
 }
 
 export interface InvocationOptions {
@@ -49,6 +61,8 @@ export type AgentStreamEvent =
   | { type: 'reasoning-delta'; text: string }
   | { type: 'tool-use-start'; toolUseId: string; name: string }
   | { type: 'tool-use-end'; toolUse: ToolUseBlock; result: ToolResultBlock }
+  /** After each model call that answered: its stop reason and token usage (the result has the sum). */
+  | { type: 'model-call-end'; stopReason: StopReason; usage: Usage }
   | { type: 'message-added'; message: Message }
   | { type: 'result'; result: AgentResult }
 
@@ -67,11 +81,15 @@ export class Agent {
   readonly hooks = new HookRegistry()
   readonly state: AgentState
   readonly maxCycles: number
+  /** The logger given in the config, if any (the session manager logs through it too). */
+  readonly logger: Logger | undefined
   /** The conversation in the model's context. Each entry mirrors one stored message when a session is attached. */
   messages: Message[]
 
   #initialization: Promise<void> | undefined
   #running = false
+  readonly #telemetry: TelemetryOptions | undefined
+  readonly #log: Logger
 
   constructor(config: AgentConfig) {
     const agentId = config.agentId ?? 'default'
@@ -89,6 +107,9 @@ export class Agent {
     this.state = new AgentState(config.state)
     this.messages = structuredClone(config.messages ?? [])
     this.maxCycles = config.maxCycles ?? 25
+    this.logger = config.logger
+    this.#log = config.logger ?? debugLogger('tether:agent')
+    this.#telemetry = config.telemetry
     if (this.sessionManager) this.hooks.add(this.sessionManager)
     for (const provider of config.hooks ?? []) this.hooks.add(provider)
   }
@@ -98,10 +119,12 @@ export class Agent {
    * for you; call it yourself to restore before the first prompt, e.g. to show the history.
    */
   initialize(): Promise<void> {
-    this.#initialization ??= this.hooks.emit('agent-initialized', { agent: this }).catch((error: unknown) => {
-      this.#initialization = undefined
-      throw error
-    })
+    this.#initialization ??= prepareTracing(this, this.#telemetry)
+      .then(() => this.hooks.emit('agent-initialized', { agent: this }))
+      .catch((error: unknown) => {
+        this.#initialization = undefined
+        throw error
+      })
     return this.#initialization
   }
 
@@ -124,7 +147,16 @@ export class Agent {
     const signal = options.signal ?? new AbortController().signal
     let result: AgentResult | undefined
     let failure: unknown
+    let span: TraceSpan | undefined
     try {
+      await prepareTracing(this, this.#telemetry)
+      span = startInvocationSpan(this, `invoke_agent ${this.agentId}`, {
+        [GEN_AI.operation]: 'invoke_agent',
+        [GEN_AI.agentName]: this.agentId,
+        [GEN_AI.provider]: this.model.provider,
+        [GEN_AI.requestModel]: this.model.modelId,
+        [GEN_AI.conversationId]: this.sessionManager?.sessionId,
+      })
       await this.initialize()
       await this.hooks.emit('invocation-start', { agent: this })
       signal.throwIfAborted()
@@ -154,6 +186,12 @@ export class Agent {
         )
       } finally {
         this.#running = false
+        span?.set({
+          [GEN_AI.inputTokens]: result?.usage.inputTokens,
+          [GEN_AI.outputTokens]: result?.usage.outputTokens,
+          [GEN_AI.finishReasons]: result ? [result.stopReason] : undefined,
+        })
+        span?.end(failure)
       }
     }
   }
@@ -193,12 +231,24 @@ export class Agent {
     for (;;) {
       const assembler = new MessageAssembler(this.model.provider)
       let failure: unknown
+      const request = {
+        messages: modelView(this.messages),
+        ...(this.systemPrompt === undefined ? {} : { systemPrompt: this.systemPrompt }),
+        ...(this.tools.size === 0 ? {} : { tools: [...this.tools.values()].map((tool) => tool.spec) }),
+      }
+      await this.hooks.emit('model-call-start', { agent: this, request })
+      const span = startSpan(
+        this,
+        `chat ${this.model.modelId}`,
+        {
+          [GEN_AI.operation]: 'chat',
+          [GEN_AI.provider]: this.model.provider,
+          [GEN_AI.requestModel]: this.model.modelId,
+        },
+        'client',
+      )
+      let settled = false
       try {
-        const request = {
-          messages: modelView(this.messages),
-          ...(this.systemPrompt === undefined ? {} : { systemPrompt: this.systemPrompt }),
-          ...(this.tools.size === 0 ? {} : { tools: [...this.tools.values()].map((tool) => tool.spec) }),
-        }
         for await (const event of this.model.stream(request, { signal })) {
           assembler.add(event)
           if (event.type === 'text-delta') yield { type: 'text-delta', text: event.text }
@@ -213,19 +263,42 @@ export class Agent {
             'the response stream ended before the message was complete',
           )
         }
+        settled = true
       } catch (error) {
         failure = error
+        settled = true
+      } finally {
+        // The caller stopped reading mid-call (a `break` out of `stream`): the call ends here.
+        if (!settled) span.end('the caller stopped reading the stream during the model call')
       }
+      span.set({
+        [GEN_AI.inputTokens]: assembler.usage?.inputTokens,
+        [GEN_AI.outputTokens]: assembler.usage?.outputTokens,
+        [GEN_AI.finishReasons]: assembler.stopReason === undefined ? undefined : [assembler.stopReason],
+      })
+      span.end(failure)
       await this.hooks.emit('model-call-end', {
         agent: this,
         stopReason: assembler.stopReason,
+        usage: assembler.usage,
         error: failure,
       })
       if (failure === undefined && assembler.stopReason !== undefined && assembler.usage !== undefined) {
+        yield { type: 'model-call-end', stopReason: assembler.stopReason, usage: assembler.usage }
         return { message: assembler.finish(), stopReason: assembler.stopReason, usage: assembler.usage }
       }
       if (!signal.aborted && failure instanceof ContextWindowOverflowError) {
-        if (await this.conversationManager.reduceContext(this)) continue
+        const before = this.messages.length
+        if (await this.conversationManager.reduceContext(this)) {
+          this.#log.info('context window overflow: reduced the context and calling the model again', {
+            messagesBefore: before,
+            messagesAfter: this.messages.length,
+          })
+          continue
+        }
+        this.#log.warn('context window overflow: the conversation manager could not reduce the context', {
+          messages: before,
+        })
       }
       throw failure
     }
@@ -240,9 +313,26 @@ export class Agent {
     const pending = new Map<number, Promise<{ index: number; result: ToolResultBlock }>>()
     for (const [index, toolUse] of calls.entries()) {
       await this.hooks.emit('tool-call-start', { agent: this, toolUse })
+      const span = startSpan(this, `execute_tool ${toolUse.name}`, {
+        [GEN_AI.operation]: 'execute_tool',
+        [GEN_AI.toolName]: toolUse.name,
+        [GEN_AI.toolCallId]: toolUse.toolUseId,
+        [GEN_AI.toolType]: 'function',
+      })
+      const execution = span.activate(() => executeToolUse(toolUse, this.tools, signal))
       pending.set(
         index,
-        executeToolUse(toolUse, this.tools, signal).then((result) => ({ index, result })),
+        execution.then(
+          (result) => {
+            // A tool that failed answers the model with an error result rather than throwing.
+            span.end(result.status === 'error' ? toolErrorText(result) : undefined)
+            return { index, result }
+          },
+          (error: unknown) => {
+            span.end(error)
+            throw error
+          },
+        ),
       )
     }
     while (pending.size > 0) {
@@ -279,4 +369,9 @@ export class Agent {
     }
     return map
   }
+}
+
+function toolErrorText(result: ToolResultBlock): string {
+  const text = result.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join(' ')
+  return `the tool returned an error result: ${text}`
 }

@@ -2,6 +2,7 @@ import { createInterface, type Interface } from 'node:readline'
 import type { Agent } from '../agent/agent.ts'
 import { InvocationAbortedError } from '../agent/agent-errors.ts'
 import type { CommandContext } from './cli-command.ts'
+import { escapeKeepingLines } from './terminal-text.ts'
 
 export interface ChatSummary {
   turns: number
@@ -19,7 +20,12 @@ const EXIT_WORDS = new Set(['/exit', '/quit'])
  * quits. With piped stdin: one prompt per line, replies on stdout and nothing else, so it can be
  * scripted; SIGINT cancels the reply in flight, and the first failed turn fails the command.
  */
-export async function chatLoop(agent: Agent, context: CommandContext): Promise<ChatSummary> {
+export async function chatLoop(
+  agent: Agent,
+  context: CommandContext,
+  /** Adds what the person needs to the error of a failed turn (e.g. the server's URL). */
+  explain: (error: unknown) => unknown = (error) => error,
+): Promise<ChatSummary> {
   const interactive = context.stdin.isTTY === true && context.stdout.isTTY === true
   const rl = createInterface({
     input: context.stdin,
@@ -50,14 +56,17 @@ export async function chatLoop(agent: Agent, context: CommandContext): Promise<C
       try {
         await streamReply(agent, prompt, reply.signal, context)
         summary.turns++
-      } catch (error) {
+      } catch (thrown) {
+        const error = explain(thrown)
         if (error instanceof InvocationAbortedError) {
           context.stderr.write('[cancelled]\n')
           summary.cancelled++
         } else if (interactive) {
           // One failed turn (a timeout, a rate limit) should not end a conversation someone is having.
           summary.failed++
-          context.stderr.write(`tether: ${error instanceof Error ? error.message : String(error)}\n`)
+          context.stderr.write(
+            `tether: ${escapeKeepingLines(error instanceof Error ? error.message : String(error))}\n`,
+          )
         } else {
           throw error
         }
@@ -78,7 +87,8 @@ async function streamReply(agent: Agent, prompt: string, signal: AbortSignal, co
   try {
     for await (const event of agent.stream(prompt, { signal })) {
       if (event.type === 'text-delta' && event.text !== '') {
-        context.stdout.write(event.text)
+        // A reply may echo stored or injected text: control sequences are shown, not acted on.
+        context.stdout.write(escapeKeepingLines(event.text))
         open = !event.text.endsWith('\n')
       }
     }

@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../errors/configuration-error.ts'
 import type { Model } from '../models/model.ts'
+import { ModelError } from '../models/model-errors.ts'
 
 export type Provider = 'openai' | 'anthropic' | 'bedrock'
 
@@ -128,4 +129,27 @@ function isMissingPackage(error: unknown): boolean {
     error !== null &&
     (error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND'
   )
+}
+
+const DEFAULT_ENDPOINTS: Record<Provider, string> = {
+  openai: 'https://api.openai.com/v1',
+  anthropic: 'https://api.anthropic.com',
+  bedrock: 'the Bedrock endpoint of your AWS region',
+}
+
+/**
+ * A model call that got no HTTP response (refused, timed out, DNS) says which server it tried:
+ * "Connection error." alone does not tell a person that `--base-url` points at the wrong port.
+ */
+export function nameTheServer(choice: ModelChoice): (error: unknown) => unknown {
+  const url = choice.baseURL ?? DEFAULT_ENDPOINTS[choice.provider]
+  return (error) =>
+    error instanceof ModelError && error.status === undefined
+      ? new ModelError(
+          error.provider,
+          `${error.message.slice(error.provider.length + 2)} (calling ${url}; check --base-url and that the server is running)`,
+          undefined,
+          { cause: error },
+        )
+      : error
 }

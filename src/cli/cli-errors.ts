@@ -23,3 +23,17 @@ export class SessionExistsError extends TetherError {
     )
   }
 }
+
+/** A record the CLI cannot rebuild by itself: says why and what to do by hand. Exit 1. */
+export class RecoveryError extends TetherError {
+  constructor(message: string) {
+    super('recovery', message)
+  }
+}
+
+/** A `--replace` failed part way; the message says where the original is and how to put it back. Exit 1. */
+export class ReplaceFailedError extends TetherError {
+  constructor(message: string, options: { cause: unknown }) {
+    super('replace-failed', message, options)
+  }
+}

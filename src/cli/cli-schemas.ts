@@ -2,9 +2,19 @@ import { z } from 'zod'
 
 /** Every flag value arrives as a string (see run-cli.ts); these turn them into checked values. */
 
+/**
+ * An http(s) URL with a host. `z.url()` alone takes `localhost:18080` as a URL whose scheme is
+ * `localhost:`; a server address without `http://` is a mistake to report, not a URL to try.
+ */
+export function httpUrl(example: string) {
+  const message = `expected an http:// or https:// URL such as ${example}`
+  return z.url({ protocol: /^https?$/, error: message })
+}
+
 export const storeFlags = {
   store: z.string().min(1, 'expected file:DIR or s3://BUCKET/PREFIX').optional(),
-  endpoint: z.url({ error: 'expected a URL such as http://127.0.0.1:9000' }).optional(),
+  endpoint: httpUrl('http://127.0.0.1:9000').optional(),
+  keyFile: z.string().min(1).optional(),
 }
 
 export const sessionId = z

@@ -30,13 +30,18 @@ const endpointOption: OptionSpec = {
   description: 'S3-compatible endpoint for s3:// stores (MinIO, R2, a local server)',
 }
 const jsonOption: OptionSpec = { flags: '--json', description: 'Print JSON for scripts instead of a table' }
+const keyFileOption: OptionSpec = {
+  flags: '--key-file <file>',
+  description:
+    'Keys of an encrypted store, one ID:BASE64 a line, first encrypts (default: $TETHER_KEY_FILE; docs/encryption.md)',
+}
 
 /** Options every command takes. */
 export const globalOptions: OptionSpec[] = [
   { flags: '--debug', description: 'Print stack traces and causes of errors' },
 ]
 
-const sessionOptions = [storeOption, endpointOption, jsonOption]
+const sessionOptions = [storeOption, endpointOption, keyFileOption, jsonOption]
 
 /** The command table: what `tether` can do. Each entry's module holds its schema, run and render. */
 export const commandTable: CommandSpec[] = [
@@ -48,6 +53,7 @@ export const commandTable: CommandSpec[] = [
       { flags: '--session <id>', description: 'The session to restore and continue (created if new)' },
       storeOption,
       endpointOption,
+      keyFileOption,
       {
         flags: '--provider <name>',
         description: 'openai, anthropic or bedrock (default: from the environment)',
@@ -85,13 +91,13 @@ export const commandTable: CommandSpec[] = [
     args: '<id>',
     description: 'Write a session as JSON or JSONL to stdout (or --output FILE)',
     options: [
-      storeOption,
-      endpointOption,
+      ...sessionOptions,
       {
         flags: '--format <format>',
         description: 'json (one document, default) or jsonl (one record a line)',
       },
-      { flags: '--output <file>', description: 'Write to this file instead of stdout' },
+      { flags: '--output <file>', description: 'Write to this file (mode 0600) instead of stdout' },
+      { flags: '--force', description: 'Replace the --output file if it exists' },
     ],
     load: () => import('./commands/sessions-export.ts'),
   },
@@ -105,8 +111,14 @@ export const commandTable: CommandSpec[] = [
   {
     name: 'sessions delete',
     args: '<id>',
-    description: 'Delete a session with all its messages',
-    options: sessionOptions,
+    description: 'Delete a session with all its messages (its record need not be readable)',
+    options: [
+      ...sessionOptions,
+      {
+        flags: '--force',
+        description: 'Remove whatever is stored under the ID even without a session record (leftovers)',
+      },
+    ],
     load: () => import('./commands/sessions-delete.ts'),
   },
   {
@@ -132,6 +144,14 @@ export const commandTable: CommandSpec[] = [
     load: () => import('./commands/sessions-migrate.ts'),
   },
   {
+    name: 'sessions encrypt',
+    args: '[id]',
+    description: 'Seal a session stored in plaintext with --key-file (adopting encryption is never silent)',
+    options: [...sessionOptions, { flags: '--all', description: 'Encrypt every session' }],
+    examples: ['tether sessions encrypt --all --store file:./sessions --key-file ./tether.keys'],
+    load: () => import('./commands/sessions-encrypt.ts'),
+  },
+  {
     name: 'sessions copy',
     args: '[id]',
     description: 'Copy a session (or --all) to another store: file <-> S3 migration, backups',
@@ -144,5 +164,22 @@ export const commandTable: CommandSpec[] = [
     ],
     examples: ['tether sessions copy --all --store file:./sessions --to s3://my-bucket/tether'],
     load: () => import('./commands/sessions-copy.ts'),
+  },
+  {
+    name: 'sync',
+    args: '[id]',
+    description: 'Sync local sessions (--store) with a remote store and show what is pending (docs/sync.md)',
+    options: [
+      ...sessionOptions,
+      {
+        flags: '--remote <store>',
+        description: 'The store to sync with (s3://BUCKET/PREFIX or file:DIR); default $TETHER_REMOTE',
+      },
+      { flags: '--remote-endpoint <url>', description: 'S3-compatible endpoint for an s3:// remote' },
+      { flags: '--status', description: 'Only show what is pending, last sync and last error (no network)' },
+      { flags: '--recheck', description: "Compare whole histories (pulls other devices' redactions)" },
+    ],
+    examples: ['tether sync --store file:./sessions --remote s3://my-bucket/tether', 'tether sync --status'],
+    load: () => import('./commands/sync.ts'),
   },
 ]

@@ -27,7 +27,11 @@ export async function listAllSessions(
 export async function requireSession(store: OpenStore, sessionId: string): Promise<SessionRecord> {
   const session = await store.repository.readSession({ sessionId })
   if (session) return session
-  throw new NotFoundError(
+  throw sessionNotFound(store, sessionId)
+}
+
+export function sessionNotFound(store: OpenStore, sessionId: string): NotFoundError {
+  return new NotFoundError(
     `No session "${sessionId}" in ${store.label}; \`tether sessions list --store ${store.label}\` shows the sessions there.`,
   )
 }

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { SessionRepository } from '../session/session-repository.ts'
@@ -5,6 +6,7 @@ import { defaultSessionsDirectory } from '../storage/default-sessions-directory.
 import { FileSessionRepository } from '../storage/file-session-repository.ts'
 import type { CommandContext } from './cli-command.ts'
 import { UsageError } from './cli-errors.ts'
+import { readKeyFile } from './key-file.ts'
 
 export type StoreSpec =
   | { kind: 'file'; directory: string }
@@ -15,6 +17,8 @@ export interface OpenStore {
   /** How messages name the store: `file:/home/me/sessions` or `s3://bucket/prefix`. */
   label: string
   repository: SessionRepository
+  /** Opened with `--key-file`: records are sealed and opened with the keys in this file. */
+  keyFile?: string
 }
 
 /**
@@ -54,20 +58,67 @@ export function storeLabel(spec: StoreSpec): string {
   return `s3://${spec.bucket}${spec.prefix === '' ? '' : `/${spec.prefix}`}`
 }
 
-/** Opens the store. The S3 repository (and the AWS SDK under it) is loaded only for s3:// stores. */
-export async function openStore(spec: StoreSpec): Promise<OpenStore> {
-  const label = storeLabel(spec)
-  if (spec.kind === 'file') {
-    return { spec, label, repository: new FileSessionRepository({ directory: spec.directory }) }
-  }
-  const { openS3Repository } = await import('./s3-store.ts')
-  return { spec, label, repository: await openS3Repository(spec) }
+export interface OpenStoreOptions {
+  /**
+   * A command that only reads or changes what is there (list, show, verify, delete…) on a store that
+   * does not exist is a mistyped path: it fails with the usage code instead of reporting "0 ok".
+   */
+  mustExist?: boolean
+  /** Seal and open records with these keys (`--key-file`): see docs/encryption.md. */
+  keyFile?: string | undefined
 }
 
-/** The common case: the `--store` and `--endpoint` flags of a command, opened. */
+/** Opens the store. The S3 repository (and the AWS SDK under it) is loaded only for s3:// stores. */
+export async function openStore(spec: StoreSpec, options: OpenStoreOptions = {}): Promise<OpenStore> {
+  const label = storeLabel(spec)
+  let repository: SessionRepository
+  if (spec.kind === 'file') {
+    await checkDirectory(spec.directory, label, options.mustExist ?? false)
+    repository = new FileSessionRepository({ directory: spec.directory })
+  } else {
+    const { openS3Repository } = await import('./s3-store.ts')
+    repository = await openS3Repository(spec)
+  }
+  if (options.keyFile === undefined) return { spec, label, repository }
+  const keys = await readKeyFile(options.keyFile)
+  const { EncryptedSessionRepository } = await import('../storage/encrypted-session-repository.ts')
+  const encrypted = new EncryptedSessionRepository({ repository, keys })
+  return { spec, label, repository: encrypted, keyFile: options.keyFile }
+}
+
+async function checkDirectory(directory: string, label: string, mustExist: boolean): Promise<void> {
+  try {
+    if (!(await stat(directory)).isDirectory()) {
+      throw new UsageError(`The store ${label} is a file, not a sessions directory; check --store.`)
+    }
+  } catch (error) {
+    if (error instanceof UsageError) throw error
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' && !mustExist) return
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new UsageError(
+        `No store at ${label}: the directory does not exist. Check --store (or $TETHER_STORE); \`tether chat\` and \`tether sessions import\` create a store.`,
+      )
+    }
+    throw error
+  }
+}
+
+/** The common case: the `--store`, `--endpoint` and `--key-file` flags of a command, opened. */
 export function openStoreFlag(
-  flags: { store?: string | undefined; endpoint?: string | undefined },
+  flags: { store?: string | undefined; endpoint?: string | undefined; keyFile?: string | undefined },
   context: Pick<CommandContext, 'cwd' | 'env'>,
+  options: Pick<OpenStoreOptions, 'mustExist'> = {},
 ): Promise<OpenStore> {
-  return openStore(parseStore(flags.store, context, flags.endpoint))
+  const keyFile = flags.keyFile ?? emptyToUndefined(context.env.TETHER_KEY_FILE)
+  return openStore(parseStore(flags.store, context, flags.endpoint), {
+    ...options,
+    ...(keyFile === undefined
+      ? {}
+      : { keyFile: isAbsolute(keyFile) ? keyFile : resolve(context.cwd, keyFile) }),
+  })
+}
+
+function emptyToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
 }

@@ -20,5 +20,18 @@ export interface ConversationManager {
    */
   reduceContext(agent: Agent): boolean | Promise<boolean>
   getState(): ConversationManagerState
+  /**
+   * Called once a session restored the context. `state` is this manager's stored state (or, when
+   * the session was written by another kind of manager or none, its own fresh state), with
+   * `removedMessageCount` set to the storage index the restored window starts at.
+   */
   restoreState(state: ConversationManagerState): void
+  /**
+   * Where a session restore starts reading the stored conversation: a storage index from 0 to
+   * `messageCount`. Implement it when the window follows from the count alone (a sliding window):
+   * the restore then never depends on a stored window position, so other writers' messages are
+   * never skipped and the session need not rewrite the agent record each time the window slides.
+   * Without it, a restore reads from the window start this manager's type stored last, or from 0.
+   */
+  restoreOffset?(input: { messageCount: number }): number
 }

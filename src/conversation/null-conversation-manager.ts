@@ -13,4 +13,9 @@ export class NullConversationManager implements ConversationManager {
   }
 
   restoreState(): void {}
+
+  /** The whole stored conversation, whatever manager wrote the session. */
+  restoreOffset(): number {
+    return 0
+  }
 }

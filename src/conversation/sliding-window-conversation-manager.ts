@@ -19,8 +19,9 @@ export function isValidWindowStart(message: Message): boolean {
 
 /**
  * Keeps the last `windowSize` messages (or fewer, to land on a valid start) in `agent.messages`.
- * Only the context shrinks: a session keeps every message in storage, and `removedMessageCount`
- * says where the window starts, so a restore reads the window alone.
+ * Only the context shrinks: a session keeps every message in storage. A restore reads the last
+ * `windowSize` stored messages (see `restoreOffset`), whoever wrote them, so the window position
+ * is derived from the message count and never read from a stored hint.
  */
 export class SlidingWindowConversationManager implements ConversationManager {
   readonly windowSize: number
@@ -76,5 +77,14 @@ export class SlidingWindowConversationManager implements ConversationManager {
   restoreState(state: ConversationManagerState): void {
     if (state.type !== 'sliding-window') return
     this.#removedMessageCount = state.removedMessageCount
+  }
+
+  /**
+   * The last `windowSize` stored messages. When they hold no valid start (one tool turn longer
+   * than the window), the session reads back to the latest valid start, as `applyManagement` keeps
+   * the last turn whole.
+   */
+  restoreOffset({ messageCount }: { messageCount: number }): number {
+    return Math.max(0, messageCount - this.windowSize)
   }
 }

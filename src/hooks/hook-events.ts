@@ -1,7 +1,7 @@
 import type { Agent } from '../agent/agent.ts'
 import type { AgentResult } from '../agent/agent-result.ts'
 import type { Message, ToolResultBlock, ToolUseBlock } from '../messages/message.ts'
-import type { StopReason } from '../models/model.ts'
+import type { ModelRequest, StopReason, Usage } from '../models/model.ts'
 import type { RepairReport } from '../session/load-repaired-history.ts'
 
 /**
@@ -15,7 +15,15 @@ export interface HookEvents {
   'invocation-start': { agent: Agent }
   /** Every message appended to `agent.messages`: prompt, assistant reply, tool results. */
   'message-added': { agent: Agent; message: Message }
-  'model-call-end': { agent: Agent; stopReason: StopReason | undefined; error: unknown }
+  /** Before each model call, with the request as the model will get it (after context management). */
+  'model-call-start': { agent: Agent; request: ModelRequest }
+  /** After each model call: its stop reason and token usage when it answered, `error` when it failed. */
+  'model-call-end': {
+    agent: Agent
+    stopReason: StopReason | undefined
+    usage: Usage | undefined
+    error: unknown
+  }
   'tool-call-start': { agent: Agent; toolUse: ToolUseBlock }
   'tool-call-end': { agent: Agent; toolUse: ToolUseBlock; result: ToolResultBlock }
   /** A session found and fixed a broken history while restoring or re-syncing (see the report). */

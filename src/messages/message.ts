@@ -75,6 +75,13 @@ export type Role = z.infer<typeof roleSchema>
 export const messageSchema = z.object({
   role: roleSchema,
   content: z.array(contentBlockSchema),
+  /**
+   * Optional identity that survives copies between stores: `SyncedSessionRepository` gives each
+   * message one when it is appended, so a message pushed twice (a crash between the push and its
+   * bookkeeping) is recognised as the same message. Never sent to a model (the model view rebuilds
+   * each message from role and content); records written without it stay valid.
+   */
+  id: z.string().min(1).max(200).optional(),
 })
 export type Message = z.infer<typeof messageSchema>
 

@@ -1,3 +1,4 @@
+import { isValidWindowStart } from '../conversation/sliding-window-conversation-manager.ts'
 import type { Message } from '../messages/message.ts'
 import { planHistoryRepair, type Repair, type StoredEntry } from './plan-history-repair.ts'
 import { DamagedRecordError, SessionConflictError, StorageError } from './session-errors.ts'
@@ -25,6 +26,8 @@ export const DAMAGED_PLACEHOLDER: Message = {
 }
 
 const MAX_ATTEMPTS = 8
+/** How many messages one step back reads when a window holds no valid start (doubles each step). */
+const FIRST_STEP_BACK = 32
 
 /**
  * Reads an agent's history from `offset` and makes it valid for the next model call, writing each
@@ -38,14 +41,22 @@ export async function loadRepairedHistory(
   options: { offset: number; adjustWindowStart: boolean; dryRun?: boolean },
 ): Promise<RepairedHistory> {
   const found: Repair[] = []
+  let offset = options.offset
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const records = options.dryRun
-      ? await readTolerant(repository, ref, options.offset, found)
-      : await readQuarantining(repository, ref, options.offset, found)
+      ? await readTolerant(repository, ref, offset, found)
+      : await readQuarantining(repository, ref, offset, found)
     if (records === null) continue
+    if (options.adjustWindowStart && offset > 0 && records.length > 0 && !records.some(isValidStart)) {
+      // The window holds no message it may open on (one tool turn longer than the window): open
+      // on the latest valid start before it instead, keeping that turn whole, as the sliding
+      // window does in memory. Opening past it would restore an empty context.
+      offset = await latestValidStartBefore(repository, ref, offset)
+      continue
+    }
     const plan = planHistoryRepair(
       records.map((record) => ({ index: record.index, message: record.message })),
-      { windowStart: options.offset, adjustWindowStart: options.adjustWindowStart, isTail: true },
+      { windowStart: offset, adjustWindowStart: options.adjustWindowStart, isTail: true },
     )
     const result = {
       entries: plan.entries,
@@ -55,7 +66,7 @@ export async function loadRepairedHistory(
     if (options.dryRun)
       return { ...result, repairs: result.repairs.map((repair) => ({ ...repair, written: false })) }
     try {
-      let head = options.offset + records.length
+      let head = offset + records.length
       for (const message of plan.append) {
         await repository.appendMessage({ ...ref, message, expectedIndex: head++ })
       }
@@ -70,6 +81,30 @@ export async function loadRepairedHistory(
     'repair',
     `session "${ref.sessionId}" agent "${ref.agentId}" (it kept changing under ${MAX_ATTEMPTS} attempts)`,
   )
+}
+
+function isValidStart(record: MessageRecord): boolean {
+  return isValidWindowStart(record.message)
+}
+
+/**
+ * The index of the latest message before `offset` a window may open on, or 0. Reads backwards in
+ * growing steps, so a long tool turn costs a few reads, never the whole history.
+ */
+async function latestValidStartBefore(
+  repository: SessionRepository,
+  ref: AgentRef,
+  offset: number,
+): Promise<number> {
+  let end = offset
+  for (let step = FIRST_STEP_BACK; end > 0; step *= 2) {
+    const start = Math.max(0, end - step)
+    const records = await readTolerant(repository, ref, start, [], end - start)
+    const opening = records.findLast(isValidStart)
+    if (opening) return opening.index
+    end = start
+  }
+  return 0
 }
 
 /** Reads from `offset`; a damaged record is quarantined and null returned so the caller reads again. */
@@ -104,13 +139,15 @@ async function readTolerant(
   ref: AgentRef,
   offset: number,
   found: Repair[],
+  limit?: number,
 ): Promise<MessageRecord[]> {
   try {
-    return await repository.readMessages({ ...ref, offset })
+    return await repository.readMessages({ ...ref, offset, ...(limit === undefined ? {} : { limit }) })
   } catch (error) {
     if (!(error instanceof DamagedRecordError)) throw error
   }
-  const count = await repository.countMessages(ref)
+  const head = await repository.countMessages(ref)
+  const count = limit === undefined ? head : Math.min(head, offset + limit)
   const records: MessageRecord[] = []
   for (let index = offset; index < count; index++) {
     try {

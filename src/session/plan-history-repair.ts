@@ -8,6 +8,7 @@ export type RepairKind =
   | 'orphaned-tool-result'
   | 'displaced-tool-result'
   | 'window-start-moved'
+  | 'window-start-out-of-range'
   | 'consecutive-roles'
   | 'unanswered-prompt'
 

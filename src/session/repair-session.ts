@@ -1,4 +1,6 @@
 import { loadRepairedHistory, type RepairReport } from './load-repaired-history.ts'
+import type { Repair } from './plan-history-repair.ts'
+import type { AgentRecord } from './session-records.ts'
 import type { SessionRepository } from './session-repository.ts'
 
 export interface RepairSessionOptions {
@@ -16,22 +18,54 @@ export interface RepairSessionOptions {
  */
 export async function repairSession(options: RepairSessionOptions): Promise<RepairReport[]> {
   const { repository, sessionId } = options
-  const agentIds =
+  const records =
     options.agentId !== undefined
-      ? [options.agentId]
-      : (await repository.listAgents({ sessionId })).map((record) => record.agentId)
+      ? [await repository.readAgent({ sessionId, agentId: options.agentId })]
+      : await repository.listAgents({ sessionId })
+  const agentIds =
+    options.agentId !== undefined ? [options.agentId] : records.flatMap((record) => record?.agentId ?? [])
   const reports: RepairReport[] = []
   for (const agentId of agentIds) {
-    const history = await loadRepairedHistory(
-      repository,
-      { sessionId, agentId },
-      {
-        offset: 0,
-        adjustWindowStart: false,
-        ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
-      },
-    )
-    reports.push({ sessionId, agentId, repairs: history.repairs })
+    const ref = { sessionId, agentId }
+    const history = await loadRepairedHistory(repository, ref, {
+      offset: 0,
+      adjustWindowStart: false,
+      ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
+    })
+    const record = records.find((candidate) => candidate?.agentId === agentId) ?? null
+    const windowRepair = await repairWindowStart(repository, record, options.dryRun ?? false)
+    reports.push({ sessionId, agentId, repairs: [...history.repairs, ...windowRepair] })
   }
   return reports
+}
+
+/**
+ * A window start past the last message would restore an empty context for a manager that reads
+ * from it: it is reset to 0, the whole history, which hides nothing.
+ */
+async function repairWindowStart(
+  repository: SessionRepository,
+  record: AgentRecord | null,
+  dryRun: boolean,
+): Promise<Repair[]> {
+  if (record === null) return []
+  const count = await repository.countMessages(record)
+  if (record.windowStart <= count) return []
+  if (!dryRun) {
+    await repository.writeAgent({
+      sessionId: record.sessionId,
+      agentId: record.agentId,
+      state: record.state,
+      conversationManagerState: record.conversationManagerState,
+      windowStart: 0,
+    })
+  }
+  return [
+    {
+      kind: 'window-start-out-of-range',
+      index: count,
+      detail: `the agent record's window start ${record.windowStart} is past the ${count} stored messages; it was reset to 0`,
+      written: !dryRun,
+    },
+  ]
 }

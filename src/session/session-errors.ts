@@ -19,24 +19,51 @@ export class SessionConflictError extends TetherError {
   }
 }
 
+/** Which record a `DamagedRecordError` is about: it decides what a repair does with it. */
+export type RecordKind = 'session' | 'agent' | 'message'
+
+const REPAIR_ADVICE: Record<RecordKind, string> = {
+  message:
+    'Run repairSession() or `tether sessions repair SESSION` to keep it aside and put a placeholder in its place',
+  agent:
+    'A restore, repairSession() or `tether sessions repair SESSION` keeps it aside and resets the agent record; the messages stay',
+  session: '`tether sessions repair SESSION` keeps it aside and rebuilds it; the messages stay',
+}
+
+/** Without a `kind`: a message when an index is known, else told by the record's file or key name. */
+function guessKind(location: string, index: number | undefined): RecordKind {
+  if (index !== undefined) return 'message'
+  if (/agent\.json$/.test(location)) return 'agent'
+  if (/session\.json$/.test(location)) return 'session'
+  return 'message'
+}
+
 /**
  * A stored record could not be read back as valid data (truncated, garbage bytes, wrong shape).
- * `location` names the file or object. `repair` (or a restore) keeps the bytes aside and replaces
- * the record with a placeholder, so the rest of the session stays usable.
+ * `location` names the file or object, `kind` which record it is (a message when `index` is set).
+ * A repair keeps the bytes aside and replaces the record, so the rest of the session stays usable.
  */
 export class DamagedRecordError extends TetherError {
   readonly location: string
   readonly index: number | undefined
   readonly reason: string
-  constructor(location: string, reason: string, index?: number, options?: TetherErrorOptions) {
+  readonly kind: RecordKind
+  constructor(
+    location: string,
+    reason: string,
+    index?: number,
+    options?: TetherErrorOptions & { kind?: RecordKind },
+  ) {
+    const kind = options?.kind ?? guessKind(location, index)
     super(
       'damaged-record',
-      `Damaged session record at ${location}: ${reason}. Run repair to keep it aside.`,
+      `Damaged ${kind} record at ${location}: ${reason}. ${REPAIR_ADVICE[kind]}.`,
       options,
     )
     this.location = location
     this.reason = reason
     this.index = index
+    this.kind = kind
   }
 }
 

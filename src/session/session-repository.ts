@@ -17,7 +17,7 @@ export interface AgentWrite extends AgentRef {
 }
 
 export interface ListSessionsOptions {
-  /** From a previous page's `nextCursor`. */
+  /** From a previous page's `nextCursor` (opaque: pass it back as it is). */
   cursor?: string
   /** Page size; default and maximum are the repository's. */
   limit?: number
@@ -29,6 +29,15 @@ export interface UnreadableSession {
   location: string
   /** The typed error's message: what is wrong and what to do. */
   reason: string
+}
+
+/**
+ * What `updateSession` changes: a field that is absent stays as it is, `null` removes it. `metadata`
+ * replaces the whole object (read, change and write back to edit one field).
+ */
+export interface SessionUpdate extends SessionRef {
+  title?: string | null
+  metadata?: JsonObject | null
 }
 
 export interface SessionPage {
@@ -56,6 +65,7 @@ export interface SessionPage {
  * - With `expectedIndex`, an append either lands at exactly that index or throws
  *   `SessionConflictError` having written nothing (compare-and-append).
  * - `listSessions` reports a session whose record cannot be read in `unreadable` and lists the rest.
+ * - A session's `updatedAt` follows its last append and `updateSession`; `listSessions` orders by it.
  * - Damaged records throw `DamagedRecordError` naming the location; `quarantineMessage` keeps the
  *   damaged bytes aside and replaces the record with a placeholder at the same index.
  * - Every record carries `schemaVersion`; records from a newer format throw
@@ -65,7 +75,17 @@ export interface SessionRepository {
   /** Creates the session, or returns it if it exists (safe to race). */
   createSession(ref: SessionRef): Promise<SessionRecord>
   readSession(ref: SessionRef): Promise<SessionRecord | null>
+  /**
+   * Sessions, most recently active first (`updatedAt`, else `createdAt`; ties by session ID), in
+   * pages. A session active while you page may move to the front: it is then missing from the pages
+   * still to come, or seen twice; list again from the start for an exact view.
+   */
   listSessions(options?: ListSessionsOptions): Promise<SessionPage>
+  /**
+   * Sets the session's `title` and `metadata` and its `updatedAt`. Throws `RecordNotFoundError` when
+   * the session does not exist.
+   */
+  updateSession(update: SessionUpdate): Promise<SessionRecord>
   /** Removes the session with all its agents and messages. Deleting an absent session is a no-op. */
   deleteSession(ref: SessionRef): Promise<void>
 

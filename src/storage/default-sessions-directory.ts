@@ -8,9 +8,10 @@ import { join } from 'node:path'
  * Hand-written rather than taken from `env-paths`, which adds a `-nodejs` suffix and uses the
  * config rather than the data directory on Windows; this is six lines with no dependency.
  */
+// Plain types, not NodeJS.ProcessEnv / NodeJS.Platform: the published typings compile without @types/node.
 export function defaultSessionsDirectory(
-  env: NodeJS.ProcessEnv = process.env,
-  platform: NodeJS.Platform = process.platform,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  platform: string = process.platform,
   home: string = homedir(),
 ): string {
   if (platform === 'win32') return join(env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'tether', 'sessions')

@@ -107,10 +107,13 @@ export class DurableFiles {
     return published
   }
 
-  /** Creates a directory if missing and makes its entry durable in the parent. */
+  /**
+   * Creates a directory if missing and makes its entry durable in the parent. Mode 0700: session
+   * and agent directory names are IDs, and other local users must not even list them (files are
+   * 0600, see writeTemp).
+   */
   async ensureDirectory(path: string): Promise<void> {
     try {
-      // 0700: sessions are private to the user who owns them (files are 0600).
       await this.ops.mkdir(path, { mode: 0o700 })
     } catch (error) {
       if (isErrno(error, 'EEXIST')) return

@@ -9,11 +9,15 @@ import {
   StorageError,
   UnsupportedSchemaVersionError,
 } from '../session/session-errors.ts'
+import { sessionPage } from '../session/session-list-page.ts'
 import {
   type AgentRecord,
   type MessageRecord,
   SCHEMA_VERSION,
+  type SessionRecord,
+  updatedSessionRecord,
   validMessage,
+  validSessionUpdate,
 } from '../session/session-records.ts'
 import type {
   AgentRef,
@@ -22,12 +26,12 @@ import type {
   SessionPage,
   SessionRef,
   SessionRepository,
+  SessionUpdate,
   UnreadableSession,
 } from '../session/session-repository.ts'
 import { defaultSessionsDirectory } from './default-sessions-directory.ts'
 import { DurableFiles, type FileOperations, isErrno } from './durable-files.ts'
 import { DATABASE_NAME, migrateLegacySession } from './file-session-migration.ts'
-import type { FileSessionRecord, SessionUpdate } from './file-session-record.ts'
 import { LegacyFileSessions } from './legacy-file-sessions.ts'
 import type { SessionDatabase } from './session-database.ts'
 import { SessionDatabasePool, withRetries } from './session-database-pool.ts'
@@ -36,7 +40,11 @@ import { encodeStorageName } from './storage-name.ts'
 export interface FileSessionRepositoryOptions {
   /** Default: the per-user data directory + `tether/sessions` (see `defaultSessionsDirectory`). */
   directory?: string
-  /** For fault-injection tests only. */
+  /**
+   * For fault-injection tests only; left out of the published typings (`stripInternal`), which
+   * would otherwise need `@types/node` in every consumer project.
+   * @internal
+   */
   fileOperations?: FileOperations
 }
 
@@ -71,14 +79,14 @@ export class FileSessionRepository implements SessionRepository {
 
   // Sessions
 
-  async createSession({ sessionId }: SessionRef): Promise<FileSessionRecord> {
+  async createSession({ sessionId }: SessionRef): Promise<SessionRecord> {
     const existing = await this.readSession({ sessionId })
     if (existing) return existing
     const database = await this.#writable(sessionId)
-    return this.#run('create session', database.path, () => database.readSession() as FileSessionRecord)
+    return this.#run('create session', database.path, () => database.readSession() as SessionRecord)
   }
 
-  async readSession({ sessionId }: SessionRef): Promise<FileSessionRecord | null> {
+  async readSession({ sessionId }: SessionRef): Promise<SessionRecord | null> {
     return this.#route(
       sessionId,
       'read session',
@@ -88,26 +96,24 @@ export class FileSessionRepository implements SessionRepository {
   }
 
   /** Sets or clears (null) the title and app metadata; absent fields stay. Throws for an absent session. */
-  async updateSession(input: SessionUpdate): Promise<FileSessionRecord> {
+  async updateSession(input: SessionUpdate): Promise<SessionRecord> {
+    // Checked before anything is opened or migrated: a bad title or metadata writes nothing.
+    validSessionUpdate(input)
     if (!(await this.readSession(input))) {
       throw new RecordNotFoundError(join(this.#sessionDir(input.sessionId), DATABASE_NAME))
     }
     const database = await this.#writable(input.sessionId)
     return this.#run('update session', database.path, () =>
-      database.updateSession((current) => {
-        const next: FileSessionRecord = { ...current, updatedAt: now() }
-        if (input.title === null) delete next.title
-        else if (input.title !== undefined) next.title = input.title
-        if (input.metadata === null) delete next.metadata
-        else if (input.metadata !== undefined) next.metadata = input.metadata
-        return next
-      }),
+      database.updateSession((current) => updatedSessionRecord(current, input, now())),
     )
   }
 
-  /** Most recently updated first (`updatedAt`, else `createdAt`), paged by an opaque cursor. */
+  /**
+   * Most recently updated first (`updatedAt`, else `createdAt`), paged by an opaque cursor. Reads
+   * every session's record to order them, so a page costs one read per session in the store.
+   * Unreadable records are reported with the first page.
+   */
   async listSessions(options: ListSessionsOptions = {}): Promise<SessionPage> {
-    const limit = options.limit ?? DEFAULT_PAGE
     const names = await this.#run('list', this.directory, async () => {
       try {
         return (await fs.readdir(this.directory)).filter((name) => !name.startsWith('.'))
@@ -116,30 +122,22 @@ export class FileSessionRepository implements SessionRepository {
         throw error
       }
     })
-    const found: { key: string; record: FileSessionRecord }[] = []
+    const records: SessionRecord[] = []
     const unreadable: UnreadableSession[] = []
     for (const name of names) {
       const location = join(this.directory, name)
       try {
         const record = await this.#readSessionAt(location)
         // A directory with no record is a creation cut short by a crash: not a session yet.
-        if (record) found.push({ key: sortKey(record, name), record })
+        if (record) records.push(record)
       } catch (error) {
         if (!(error instanceof DamagedRecordError || error instanceof UnsupportedSchemaVersionError))
           throw error
         unreadable.push({ location: error.location, reason: error.message })
       }
     }
-    found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    const after = options.cursor
-    const remaining = after === undefined ? found : found.filter((entry) => entry.key > after)
-    const page = remaining.slice(0, limit)
-    const last = page.at(-1)
-    return {
-      sessions: page.map((entry) => entry.record),
-      ...(remaining.length > limit && last !== undefined ? { nextCursor: last.key } : {}),
-      ...(unreadable.length > 0 ? { unreadable } : {}),
-    }
+    const page = sessionPage(records, options, DEFAULT_PAGE)
+    return { ...page, ...(unreadable.length > 0 && options.cursor === undefined ? { unreadable } : {}) }
   }
 
   async deleteSession({ sessionId }: SessionRef): Promise<void> {
@@ -176,7 +174,7 @@ export class FileSessionRepository implements SessionRepository {
    */
   async recoverSessionRecord({
     sessionId,
-  }: SessionRef): Promise<{ record: FileSessionRecord; keptAs?: string }> {
+  }: SessionRef): Promise<{ record: SessionRecord; keptAs?: string }> {
     const dir = this.#sessionDir(sessionId)
     const path = join(dir, DATABASE_NAME)
     const database = await this.#run('open', path, async () => {
@@ -201,7 +199,7 @@ export class FileSessionRepository implements SessionRepository {
     await this.#run('rebuild the session record of', path, () =>
       database.rebuildSession({ schemaVersion: SCHEMA_VERSION, sessionId, createdAt: time, updatedAt: time }),
     )
-    return { record: (await this.readSession({ sessionId })) as FileSessionRecord, keptAs }
+    return { record: (await this.readSession({ sessionId })) as SessionRecord, keptAs }
   }
 
   /** Closes this handle's open database connections (they are reopened on next use). */
@@ -460,7 +458,7 @@ export class FileSessionRepository implements SessionRepository {
     return legacy.value
   }
 
-  async #readSessionAt(dir: string): Promise<FileSessionRecord | null> {
+  async #readSessionAt(dir: string): Promise<SessionRecord | null> {
     const path = join(dir, DATABASE_NAME)
     const database = await this.#run('read session', path, () => this.#pool.get(path))
     if (database) return this.#run('read session', path, async () => database.readSession())
@@ -505,13 +503,6 @@ export class FileSessionRepository implements SessionRepository {
   #agentDirIn(sessionDir: string, agentId: string): string {
     return join(sessionDir, 'agents', encodeStorageName(agentId, 'agent ID'))
   }
-}
-
-/** Sorts newest first: the inverted time, then the directory name (unique) to break ties. */
-function sortKey(record: FileSessionRecord, name: string): string {
-  const time = Date.parse(record.updatedAt ?? record.createdAt)
-  const inverted = String(9_999_999_999_999 - (Number.isNaN(time) ? 0 : time)).padStart(13, '0')
-  return `${inverted}:${name}`
 }
 
 function now(): string {

@@ -1,10 +1,12 @@
 import type { Message } from '../messages/message.ts'
 import { RecordNotFoundError, SessionConflictError } from '../session/session-errors.ts'
+import { sessionPage } from '../session/session-list-page.ts'
 import {
   type AgentRecord,
   type MessageRecord,
   SCHEMA_VERSION,
   type SessionRecord,
+  updatedSessionRecord,
   validMessage,
 } from '../session/session-records.ts'
 import type {
@@ -14,6 +16,7 @@ import type {
   SessionPage,
   SessionRef,
   SessionRepository,
+  SessionUpdate,
 } from '../session/session-repository.ts'
 import { encodeStorageName } from './storage-name.ts'
 
@@ -52,13 +55,17 @@ export class MemorySessionRepository implements SessionRepository {
   }
 
   async listSessions(options: ListSessionsOptions = {}): Promise<SessionPage> {
-    const limit = options.limit ?? DEFAULT_PAGE
-    const after = options.cursor
-    const ids = [...this.#sessions.keys()].sort().filter((id) => after === undefined || id > after)
-    const page = ids.slice(0, limit)
-    const sessions = page.map((id) => copy((this.#sessions.get(id) as StoredSession).record))
-    const last = page.at(-1)
-    return ids.length > limit && last !== undefined ? { sessions, nextCursor: last } : { sessions }
+    const records = [...this.#sessions.values()].map((session) => session.record)
+    const page = sessionPage(records, options, DEFAULT_PAGE)
+    return { ...page, sessions: page.sessions.map(copy) }
+  }
+
+  async updateSession({ sessionId, title, metadata }: SessionUpdate): Promise<SessionRecord> {
+    encodeStorageName(sessionId, 'session ID')
+    const session = this.#sessions.get(sessionId)
+    if (!session) throw new RecordNotFoundError(`memory:${sessionId}`)
+    session.record = updatedSessionRecord(session.record, { title, metadata }, now())
+    return copy(session.record)
   }
 
   async deleteSession({ sessionId }: SessionRef): Promise<void> {
@@ -115,6 +122,12 @@ export class MemorySessionRepository implements SessionRepository {
       updatedAt: time,
     }
     stored.messages.push(record)
+    const session = this.#sessions.get(input.sessionId) as StoredSession
+    session.record = {
+      ...session.record,
+      updatedAt: time,
+      messageCount: (session.record.messageCount ?? 0) + 1,
+    }
     return copy(record)
   }
 

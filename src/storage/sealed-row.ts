@@ -25,11 +25,13 @@ export function unsealed(
 ): Uint8Array {
   const bytes = row.record
   const checksum = row.checksum
+  // Which record it is decides what a repair does: the roster is rebuilt with the session record.
+  const options = { kind: kind === 'agent' ? 'agent' : kind === 'session' || kind === 'roster' ? 'session' : 'message' } as const
   if (!(bytes instanceof Uint8Array) || !(checksum instanceof Uint8Array)) {
-    throw new DamagedRecordError(location, 'a column has the wrong type', index)
+    throw new DamagedRecordError(location, 'a column has the wrong type', index, options)
   }
   if (!isSealed(kind, key, bytes, checksum)) {
-    throw new DamagedRecordError(location, 'checksum mismatch: the stored bytes changed', index)
+    throw new DamagedRecordError(location, 'checksum mismatch: the stored bytes changed', index, options)
   }
   return bytes
 }

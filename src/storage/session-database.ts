@@ -7,8 +7,9 @@ import {
   type MessageRecord,
   messageRecordSchema,
   parseRecord,
+  type SessionRecord,
+  sessionRecordSchema,
 } from '../session/session-records.ts'
-import { type FileSessionRecord, storedSessionSchema } from './file-session-record.ts'
 import { createdAtOf, encode, integer, seal, unsealed, utf8 } from './sealed-row.ts'
 
 /** `PRAGMA user_version` of a session database: file format 2 (format 1 is a JSON file per record). */
@@ -86,7 +87,7 @@ export class SessionDatabase {
   }
 
   /** Writes the schema and the session record unless another connection did (safe to race). */
-  initialize(record: FileSessionRecord): void {
+  initialize(record: SessionRecord): void {
     if (this.isInitialized()) return
     // WAL: a commit is one append to the log plus one fsync (synchronous=FULL); the database file
     // is written only at checkpoints. Set outside the transaction, as SQLite requires.
@@ -173,7 +174,7 @@ export class SessionDatabase {
     }
   }
 
-  readSession(): FileSessionRecord | null {
+  readSession(): SessionRecord | null {
     if (!this.isInitialized()) return null
     return this.#read(() => {
       const session = this.#session()
@@ -190,9 +191,9 @@ export class SessionDatabase {
   }
 
   /** Read-modify-write of the session record in one write transaction. */
-  updateSession(change: (current: FileSessionRecord) => FileSessionRecord): FileSessionRecord {
+  updateSession(change: (current: SessionRecord) => SessionRecord): SessionRecord {
     this.#write(() => this.#putSession(change(this.#session())))
-    return this.readSession() as FileSessionRecord
+    return this.readSession() as SessionRecord
   }
 
   /** The stored bytes of the session record, to keep aside before a damaged one is replaced. */
@@ -205,7 +206,7 @@ export class SessionDatabase {
    * Replaces a damaged session record (the caller kept its bytes aside) and rebuilds the roster
    * from the agent and message rows, which are left as they are.
    */
-  rebuildSession(record: FileSessionRecord): void {
+  rebuildSession(record: SessionRecord): void {
     this.#write(() => {
       this.#putSession(record)
       const roster: Roster = { agents: {} }
@@ -345,19 +346,19 @@ export class SessionDatabase {
 
   // Internals: every row read is checked against its seal before it is parsed.
 
-  #session(): FileSessionRecord {
+  #session(): SessionRecord {
     const row = this.#get('SELECT record, checksum FROM session WHERE id = 0')
     const location = this.path
     // initialize() writes the schema and this row in one transaction: without it, data was lost.
-    if (!row) throw new DamagedRecordError(location, 'the session record is missing')
+    if (!row) throw new DamagedRecordError(location, 'the session record is missing', undefined, { kind: 'session' })
     return parseRecord(
-      storedSessionSchema,
+      sessionRecordSchema,
       utf8(unsealed(row, 'session', '', location)),
       location,
-    ) as FileSessionRecord
+    ) as SessionRecord
   }
 
-  #putSession(record: FileSessionRecord): void {
+  #putSession(record: SessionRecord): void {
     const { messageCount: _derived, ...stored } = record
     this.#put('session', { id: 0 }, 'session', '', encode(stored))
   }
@@ -367,11 +368,11 @@ export class SessionDatabase {
     const row = this.#get('SELECT record, checksum FROM agents WHERE agent_id = ?', agentId)
     if (!row) {
       if (this.#roster().agents[agentId]?.record)
-        throw new DamagedRecordError(location, 'the agent record is missing')
+        throw new DamagedRecordError(location, 'the agent record is missing', undefined, { kind: 'agent' })
       return null
     }
     const record = parseRecord(agentRecordSchema, utf8(unsealed(row, 'agent', agentId, location)), location)
-    if (record.agentId !== agentId) throw new DamagedRecordError(location, `holds agent "${record.agentId}"`)
+    if (record.agentId !== agentId) throw new DamagedRecordError(location, `holds agent "${record.agentId}"`, undefined, { kind: 'agent' })
     return record as AgentRecord
   }
 
@@ -384,8 +385,18 @@ export class SessionDatabase {
   #roster(): Roster {
     const row = this.#get('SELECT record, checksum FROM session WHERE id = 1')
     // initialize() writes the roster with the session record: without it, data was lost.
-    if (!row) throw new DamagedRecordError(this.path, 'the agent roster is missing')
-    return parseRecord(rosterSchema, utf8(unsealed(row, 'roster', '', this.path)), this.path)
+    // The roster is part of the session record: `tether sessions repair` rebuilds both.
+    if (!row) throw new DamagedRecordError(this.path, 'the agent roster is missing', undefined, { kind: 'session' })
+    const bytes = unsealed(row, 'roster', '', this.path)
+    try {
+      return parseRecord(rosterSchema, utf8(bytes), this.path)
+    } catch (error) {
+      if (!(error instanceof DamagedRecordError)) throw error
+      throw new DamagedRecordError(this.path, `the agent roster: ${error.reason}`, undefined, {
+        kind: 'session',
+        cause: error,
+      })
+    }
   }
 
   #putRoster(roster: Roster): void {

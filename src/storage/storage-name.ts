@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto'
 import { ConfigurationError } from '../errors/configuration-error.ts'
+import { ValidationError } from '../errors/validation-error.ts'
 
 /** Longest name produced; well under the 255-byte name limit of ext4, APFS and NTFS. */
 const MAX_NAME_LENGTH = 160
 const HASHED_PREFIX_LENGTH = 100
 /** Windows device names: a file called `con` (in any case) cannot be created there. */
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/
+/** In a `u` pattern a surrogate range matches only unpaired halves: paired ones form one code point. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u
 
 /**
  * Maps any non-empty string (a session ID, an agent ID) to a name that is safe as one path
@@ -21,6 +24,18 @@ const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/
  */
 export function encodeStorageName(value: string, what = 'ID'): string {
   if (value.length === 0) throw new ConfigurationError(`The ${what} is empty; use a non-empty string.`)
+  const lone = LONE_SURROGATE.exec(value)
+  if (lone) {
+    // UTF-8 has no encoding for half a surrogate pair: it would become U+FFFD, and 'x\uD800',
+    // 'x\uDC00' and 'x\uFFFD' would all share one session. Refused, never guessed.
+    const code = (lone[0].codePointAt(0) ?? 0).toString(16).toUpperCase()
+    throw new ValidationError(what, [
+      {
+        path: `[${lone.index}]`,
+        message: `is a lone surrogate (U+${code}), so the ${what} is not well-formed Unicode; use a string of whole characters`,
+      },
+    ])
+  }
   let encoded = ''
   for (const byte of Buffer.from(value, 'utf8')) {
     const char = String.fromCharCode(byte)

@@ -8,6 +8,7 @@ export {
 export {
   type ContractCase,
   type OpenRepository,
+  sessionListingContract,
   sessionRepositoryContract,
   TRICKY_SESSION_IDS,
 } from './session-repository-contract.ts'

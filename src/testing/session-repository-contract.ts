@@ -31,6 +31,21 @@ export const TRICKY_SESSION_IDS = [
   `${'x'.repeat(999)}y`,
 ]
 
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Lists every session, following `nextCursor`, with a small page size. */
+async function listAll(repo: SessionRepository, limit: number) {
+  const sessions = []
+  let cursor: string | undefined
+  do {
+    const page = await repo.listSessions({ limit, ...(cursor === undefined ? {} : { cursor }) })
+    assert.ok(page.sessions.length <= limit, `a page of ${page.sessions.length} for limit ${limit}`)
+    sessions.push(...page.sessions)
+    cursor = page.nextCursor
+  } while (cursor !== undefined)
+  return sessions
+}
+
 const text = (value: string, role: Message['role'] = 'user'): Message => ({
   role,
   content: [{ type: 'text', text: value }],
@@ -218,6 +233,51 @@ export function sessionRepositoryContract(
       }),
     },
     {
+      name: 'updateSession sets title and metadata for every reader; null clears, absent keeps; appends keep them',
+      run: withStore(async (open) => {
+        const repo = await open()
+        const created = await repo.createSession({ sessionId: 's1' })
+        assert.equal(created.title, undefined)
+        const metadata = { owner: 'user-42', tags: ['travel', 'draft'], pinned: true, unread: 3 }
+        const updated = await repo.updateSession({ sessionId: 's1', title: 'Trip to Lisbon', metadata })
+        assert.equal(updated.title, 'Trip to Lisbon')
+        assert.deepEqual(updated.metadata, metadata)
+        assert.equal(updated.createdAt, created.createdAt)
+        assert.ok((updated.updatedAt ?? '') >= created.createdAt, 'updatedAt is set, not before createdAt')
+
+        const other = await open()
+        await other.appendMessage({ ...agent, message: text('What should I see in Lisbon?') })
+        const read = await other.readSession({ sessionId: 's1' })
+        assert.equal(read?.title, 'Trip to Lisbon')
+        assert.deepEqual(read?.metadata, metadata)
+        const listed = (await listAll(other, 10)).find((record) => record.sessionId === 's1')
+        assert.equal(listed?.title, 'Trip to Lisbon')
+        assert.deepEqual(listed?.metadata, metadata)
+
+        const retitled = await repo.updateSession({ sessionId: 's1', title: 'Lisbon, 3 days' })
+        assert.deepEqual(retitled.metadata, metadata, 'absent metadata stays as it is')
+        const cleared = await repo.updateSession({ sessionId: 's1', title: null })
+        assert.equal(cleared.title, undefined)
+        assert.deepEqual(cleared.metadata, metadata)
+        const bare = await repo.updateSession({ sessionId: 's1', metadata: null })
+        assert.equal(bare.metadata, undefined)
+        assert.equal((await other.readSession({ sessionId: 's1' }))?.metadata, undefined)
+      }),
+    },
+    {
+      name: 'updateSession on an absent session throws RecordNotFoundError; bad fields a ValidationError',
+      run: withStore(async (open) => {
+        const repo = await open()
+        await assert.rejects(repo.updateSession({ sessionId: 'nope', title: 'x' }), RecordNotFoundError)
+        assert.equal(await repo.readSession({ sessionId: 'nope' }), null)
+        await repo.createSession({ sessionId: 's1' })
+        await repo.updateSession({ sessionId: 's1', title: 'kept' })
+        const badTitle = { sessionId: 's1', title: 42 } as unknown as { sessionId: string; title: string }
+        await assert.rejects(repo.updateSession(badTitle), ValidationError)
+        assert.equal((await repo.readSession({ sessionId: 's1' }))?.title, 'kept')
+      }),
+    },
+    {
       name: 'deleting a session removes all of it; deleting an absent one is a no-op',
       run: withStore(async (open) => {
         const repo = await open()
@@ -232,6 +292,62 @@ export function sessionRepositoryContract(
         assert.deepEqual((await repo.listSessions()).sessions, [])
         const again = await repo.appendMessage({ ...agent, message: text('new life') })
         assert.equal(again.index, 0)
+      }),
+    },
+  ]
+}
+
+/**
+ * The activity part of the contract: `updatedAt` follows appends and updates, and `listSessions`
+ * returns the most recently active session first, in pages. Run it beside
+ * `sessionRepositoryContract`, the same way.
+ */
+export function sessionListingContract(
+  fresh: () => OpenRepository | Promise<OpenRepository>,
+): ContractCase[] {
+  const withStore = (run: (open: OpenRepository) => Promise<void>) => async () => run(await fresh())
+  const ids = (records: { sessionId: string }[]) => records.map((record) => record.sessionId)
+  // Between steps: longer than the coarse clock some file systems stamp modification times with.
+  const step = () => pause(25)
+
+  return [
+    {
+      name: 'an append moves the session’s updatedAt forward, for every reader',
+      run: withStore(async (open) => {
+        const repo = await open()
+        const created = await repo.createSession({ sessionId: 's1' })
+        await step()
+        const before = new Date().toISOString()
+        await step()
+        await repo.appendMessage({ sessionId: 's1', agentId: 'default', message: text('hello') })
+        const read = await (await open()).readSession({ sessionId: 's1' })
+        assert.equal(read?.createdAt, created.createdAt)
+        assert.ok((read?.updatedAt ?? '') > before, `updatedAt ${read?.updatedAt} is after ${before}`)
+      }),
+    },
+    {
+      name: 'listSessions returns the most recently active first, in pages, and activity reorders it',
+      run: withStore(async (open) => {
+        const repo = await open()
+        for (const sessionId of ['a', 'b', 'c', 'd', 'e']) {
+          await repo.createSession({ sessionId })
+          await step()
+        }
+        assert.deepEqual(ids(await listAll(repo, 2)), ['e', 'd', 'c', 'b', 'a'])
+        await repo.appendMessage({ sessionId: 'b', agentId: 'default', message: text('back to b') })
+        await step()
+        await repo.appendMessage({ sessionId: 'a', agentId: 'helper', message: text('and a') })
+        await step()
+        await repo.updateSession({ sessionId: 'd', title: 'renamed' })
+        const other = await open()
+        assert.deepEqual(ids(await listAll(other, 2)), ['d', 'a', 'b', 'e', 'c'])
+        assert.deepEqual(ids(await listAll(other, 100)), ['d', 'a', 'b', 'e', 'c'])
+        const first = await other.listSessions({ limit: 3 })
+        assert.deepEqual(ids(first.sessions), ['d', 'a', 'b'])
+        assert.ok(first.nextCursor !== undefined)
+        const rest = await other.listSessions({ limit: 3, cursor: first.nextCursor })
+        assert.deepEqual(ids(rest.sessions), ['e', 'c'])
+        assert.equal(rest.nextCursor, undefined)
       }),
     },
   ]

@@ -33,7 +33,10 @@ describe('the Agent keeps the conversation valid when things go wrong', () => {
     })
     const agent = new Agent({ model })
     const controller = new AbortController()
-    setTimeout(() => controller.abort(), 30)
+    // 30 ms into the reply (which takes 250 ms), however long the start of the run took.
+    agent.hooks.on('model-call-start', () => {
+      setTimeout(() => controller.abort(), 30)
+    })
     await expect(agent.run('talk slowly', { signal: controller.signal })).rejects.toBeInstanceOf(
       InvocationAbortedError,
     )
@@ -47,7 +50,10 @@ describe('the Agent keeps the conversation valid when things go wrong', () => {
     const model = new ScriptedModel({ script: [{ toolUses: [{ name: 'slow', input: {} }] }, { text: 'ok' }] })
     const agent = new Agent({ model, tools: [slow] })
     const controller = new AbortController()
-    setTimeout(() => controller.abort(), 30)
+    // 30 ms into the tool run (which would take 5 s), however long the start of the run took.
+    agent.hooks.on('tool-call-start', () => {
+      setTimeout(() => controller.abort(), 30)
+    })
     await expect(agent.run('go', { signal: controller.signal })).rejects.toBeInstanceOf(
       InvocationAbortedError,
     )

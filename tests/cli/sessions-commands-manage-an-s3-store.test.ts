@@ -47,9 +47,10 @@ describe('tether with an S3 store', () => {
       ['sessions', 'copy', '--all', '--store', `file:${directory}`, ...s3.toArgs],
       { env: awsEnvironment() },
     )
+    // The file store lists the most recently active first: user-7 was written last.
     expect(copied.copied.map(({ sessionId, messages }) => [sessionId, messages])).toEqual([
-      ['user-123', 4],
       ['user-7', 6],
+      ['user-123', 4],
     ])
     const stored = await s3.repository.readMessages({ sessionId: 'user-123', agentId: 'default' })
     expect(stored.map((record) => record.message.content[0]?.type)).toEqual([

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, beforeEach, expect, it } from 'vitest'
 import { openAIStream } from '../support/openai-wire-format.ts'
 import { WireServer } from '../support/wire-server.ts'
 
 const run = promisify(execFile)
-const example = fileURLToPath(new URL('../../examples/openai-compatible-tool.ts', import.meta.url))
+const root = join(import.meta.dirname, '..', '..')
 
 let server: WireServer
 beforeEach(async () => {
@@ -14,14 +14,15 @@ beforeEach(async () => {
 })
 afterEach(() => server.close())
 
-it('runs examples/openai-compatible-tool.ts with Node against an OpenAI-compatible server', async () => {
+it('`npm run example -- openai-compatible-tool` runs the example against an OpenAI-compatible server', async () => {
   server.reply(
     openAIStream({ toolCalls: [{ id: 'call_7', name: 'add', arguments: '{"a":1234,"b":5678}' }] }),
     openAIStream({ text: '1234 + 5678 = 6912.' }),
   )
   const { OPENAI_API_KEY: _key, ...environment } = process.env
-  // process.execPath is the Node that runs the tests (the pinned Node 24): it strips the types itself.
-  const { stdout } = await run(process.execPath, [example], {
+  // The README's command, through npm, which puts the pinned Node 24 (it strips the types) first on PATH.
+  const { stdout } = await run('npm', ['run', '--silent', 'example', '--', 'openai-compatible-tool'], {
+    cwd: root,
     env: { ...environment, OPENAI_BASE_URL: `${server.url}/v1`, MODEL: 'qwen3:8b' },
     timeout: 20_000,
   })

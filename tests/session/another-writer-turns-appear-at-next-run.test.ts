@@ -50,4 +50,41 @@ describe('two agents on one session (two processes or devices)', () => {
     })
     expect(texts(stored.map((record) => record.message))).toEqual(texts(laptop.messages))
   })
+
+  it('a history rewritten under an agent (a sync put another device’s turn first) is read again whole', async () => {
+    const repository = new FileSessionRepository({ directory: await tempDirectory() })
+    const model = new ScriptedModel({ fallback: { text: 'reply' } })
+    const agent = new Agent({
+      model,
+      sessionManager: new RepositorySessionManager({ sessionId: 'shared', repository }),
+    })
+    await agent.run('mine')
+    // What a sync does when another device's turn reached the shared store first: that turn takes
+    // our positions and ours moves after it.
+    const ref = { sessionId: 'shared', agentId: 'default' }
+    const [prompt, reply] = (await repository.readMessages(ref)).map((record) => record.message)
+    if (!prompt || !reply) throw new Error('the first turn is not stored')
+    await repository.updateMessage({
+      ...ref,
+      index: 0,
+      message: { role: 'user', content: [{ type: 'text', text: 'theirs' }] },
+    })
+    await repository.updateMessage({
+      ...ref,
+      index: 1,
+      message: { role: 'assistant', content: [{ type: 'text', text: 'their reply' }] },
+    })
+    await repository.appendMessage({ ...ref, message: prompt })
+    await repository.appendMessage({ ...ref, message: reply })
+
+    await agent.run('next')
+    expect(texts(model.requests[1]?.messages ?? [])).toEqual([
+      'theirs',
+      'their reply',
+      'mine',
+      'reply',
+      'next',
+    ])
+    expect(agent.messages).toEqual((await repository.readMessages(ref)).map((record) => record.message))
+  })
 })

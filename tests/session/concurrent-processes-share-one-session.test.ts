@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { FileSessionRepository } from '../../src/index.ts'
-import { runWorkersTogether } from '../support/run-session-worker.ts'
+import { restoreInFreshProcess, runWorkersTogether } from '../support/run-session-worker.ts'
 import { useTempDirectories } from '../support/temp-directory.ts'
 import { expectValidForModel, isInterruptedRepairAppend } from '../support/valid-history.ts'
 
@@ -40,6 +40,9 @@ describe('processes sharing one file session', () => {
         }
       }
       expectValidForModel(first.map((record) => record.message))
+      // What a user opening the session sees: a fresh agent in a fresh process, whole history.
+      const restored = await restoreInFreshProcess(store, 'shared', 'null')
+      expect(restored).toEqual(first.map((record) => record.message))
       // The processes really ran at once: their messages interleave in the stored order.
       const writers = first.flatMap(
         (record) => JSON.stringify(record.message).match(/P\d(?= turn)/)?.[0] ?? [],

@@ -3,6 +3,7 @@ import {
   Agent,
   FileSessionRepository,
   type Message,
+  NullConversationManager,
   type Repair,
   RepositorySessionManager,
 } from '../../src/index.ts'
@@ -12,7 +13,8 @@ import { useTempDirectories } from '../support/temp-directory.ts'
 import { expectValidForModel } from '../support/valid-history.ts'
 
 const TRIALS = 100
-const LANES = 2
+// Independent sessions killed side by side: the trials overlap their waits (spawn, restore, the delay).
+const LANES = 4
 
 /**
  * Runs turns with two tool calls each and SIGKILLs the worker at a random point; returns finished
@@ -77,12 +79,23 @@ describe('a file session survives SIGKILL at random points', () => {
         await agent.initialize()
         expectValidForModel(agent.messages)
       }
-      // The whole stored history: valid for a model, and every turn whose run returned is there.
-      const all = await new FileSessionRepository({ directory }).readMessages({
+      // The whole history as a new agent that sends it all restores it: valid for a model, and
+      // every turn whose run returned is there.
+      const reader = new Agent({
+        model: new ScriptedModel(),
+        conversationManager: new NullConversationManager(),
+        sessionManager: new RepositorySessionManager({
+          sessionId,
+          repository: new FileSessionRepository({ directory }),
+        }),
+      })
+      await reader.initialize()
+      const messages = reader.messages
+      const stored = await new FileSessionRepository({ directory }).readMessages({
         sessionId,
         agentId: 'default',
       })
-      const messages = all.map((record) => record.message)
+      expect(messages).toEqual(stored.map((record) => record.message))
       expectValidForModel(messages)
       const texts = new Set(messages.map(textOf))
       for (const turn of finished) {

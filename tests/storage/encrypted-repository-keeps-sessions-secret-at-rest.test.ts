@@ -15,7 +15,7 @@ import {
   type SessionRepository,
   ValidationError,
 } from '../../src/index.ts'
-import { ScriptedModel, sessionRepositoryContract } from '../../src/testing/index.ts'
+import { ScriptedModel, sessionListingContract, sessionRepositoryContract } from '../../src/testing/index.ts'
 import { useTempDirectories } from '../support/temp-directory.ts'
 
 const key = (id: string): EncryptionKey => ({ id, key: randomBytes(32) })
@@ -37,16 +37,21 @@ async function chat(repository: SessionRepository, prompt: string) {
   return agent
 }
 
+const contract = (fresh: Parameters<typeof sessionRepositoryContract>[0]) => [
+  ...sessionRepositoryContract(fresh),
+  ...sessionListingContract(fresh),
+]
+
 describe('EncryptedSessionRepository passes the SessionRepository contract', () => {
   const tempDirectory = useTempDirectories()
   const keys = [key('k1')]
-  for (const contractCase of sessionRepositoryContract(() => {
+  for (const contractCase of contract(() => {
     const inner = new MemorySessionRepository()
     return () => new EncryptedSessionRepository({ repository: inner, keys })
   })) {
     it(`over memory: ${contractCase.name}`, contractCase.run)
   }
-  for (const contractCase of sessionRepositoryContract(async () => {
+  for (const contractCase of contract(async () => {
     const directory = await tempDirectory()
     return () =>
       new EncryptedSessionRepository({ repository: new FileSessionRepository({ directory }), keys })
@@ -76,6 +81,28 @@ describe('encryption at rest', () => {
     await restored.initialize()
     expect(JSON.stringify(restored.messages)).toContain(SECRET)
     expect(restored.state.get('profile')).toEqual({ nationality: 'Freedonian' })
+  })
+
+  it('seals a session title and metadata too, and lists them readable with the key', async () => {
+    const directory = await tempDirectory()
+    const keys = [key('2026-11')]
+    const open = () =>
+      new EncryptedSessionRepository({ repository: new FileSessionRepository({ directory }), keys })
+    await open().createSession({ sessionId: 'vault' })
+    await open().updateSession({
+      sessionId: 'vault',
+      title: 'Passport renewal',
+      metadata: { owner: 'Freedonian' },
+    })
+    for (const file of await filesUnder(directory)) {
+      const text = await readFile(file, 'utf8')
+      expect(text, file).not.toContain('Passport')
+      expect(text, file).not.toContain('Freedonian')
+    }
+    const [listed] = (await open().listSessions()).sessions
+    expect([listed?.title, listed?.metadata]).toEqual(['Passport renewal', { owner: 'Freedonian' }])
+    const withoutKey = await new FileSessionRepository({ directory }).readSession({ sessionId: 'vault' })
+    expect(withoutKey?.title).toMatch(/^tether-sealed:v2:2026-11:/)
   })
 
   it('rotates keys: the new key writes, the old one still reads', async () => {

@@ -1,11 +1,16 @@
 import { describe, it } from 'vitest'
 import { FileSessionRepository, MemorySessionRepository } from '../../src/index.ts'
-import { sessionRepositoryContract } from '../../src/testing/index.ts'
+import { sessionListingContract, sessionRepositoryContract } from '../../src/testing/index.ts'
 import { useTempDirectories } from '../support/temp-directory.ts'
+
+const contract = (fresh: Parameters<typeof sessionRepositoryContract>[0]) => [
+  ...sessionRepositoryContract(fresh),
+  ...sessionListingContract(fresh),
+]
 
 describe('FileSessionRepository passes the SessionRepository contract', () => {
   const tempDirectory = useTempDirectories()
-  for (const contractCase of sessionRepositoryContract(async () => {
+  for (const contractCase of contract(async () => {
     const directory = await tempDirectory()
     return () => new FileSessionRepository({ directory })
   })) {
@@ -14,7 +19,7 @@ describe('FileSessionRepository passes the SessionRepository contract', () => {
 })
 
 describe('MemorySessionRepository passes the SessionRepository contract', () => {
-  for (const contractCase of sessionRepositoryContract(() => {
+  for (const contractCase of contract(() => {
     const repository = new MemorySessionRepository()
     return () => repository
   })) {

@@ -1,24 +1,24 @@
-import { afterAll, beforeAll, describe, it } from 'vitest'
+import { describe, it } from 'vitest'
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { sessionRepositoryContract } from '../../src/testing/index.ts'
-import { type S3TestServer, startS3Server } from '../support/s3-server.ts'
+import { S3_TARGETS, useS3Target } from '../support/s3-targets.ts'
 
-describe('S3SessionRepository passes the SessionRepository contract (s3rver on loopback)', () => {
-  let server: S3TestServer
-  let bucket: string
-  let cases = 0
-  beforeAll(async () => {
-    server = await startS3Server()
-    bucket = await server.createBucket()
-  })
-  afterAll(() => server.stop())
+for (const target of S3_TARGETS) {
+  describe.skipIf(target.unavailable !== undefined)(
+    `S3SessionRepository passes the SessionRepository contract (${target.name})`,
+    () => {
+      const s3 = useS3Target(target)
+      let cases = 0
 
-  // A fresh prefix per case is a fresh, empty store; every handle is a separate client, as two
-  // devices would have.
-  for (const contractCase of sessionRepositoryContract(() => {
-    const prefix = `contract/case-${cases++}/`
-    return () => new S3SessionRepository({ bucket, prefix, clientConfig: server.clientConfig() })
-  })) {
-    it(contractCase.name, contractCase.run)
-  }
-})
+      // A fresh prefix per case is a fresh, empty store; every handle is a separate client, as two
+      // devices would have. The default `conditionalWrites: 'auto'` picks the layout by probing.
+      for (const contractCase of sessionRepositoryContract(() => {
+        const prefix = `contract/case-${cases++}/`
+        return () =>
+          new S3SessionRepository({ bucket: s3.bucket, prefix, clientConfig: s3.server.clientConfig() })
+      })) {
+        it(contractCase.name, contractCase.run)
+      }
+    },
+  )
+}

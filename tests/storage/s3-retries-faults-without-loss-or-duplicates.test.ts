@@ -3,7 +3,7 @@ import { Agent, type Message, RepositorySessionManager, StorageError } from '../
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { ScriptedModel } from '../../src/testing/index.ts'
 import { type Fault, type S3Proxy, startS3Proxy } from '../support/s3-proxy.ts'
-import { type S3TestServer, startS3Server } from '../support/s3-server.ts'
+import { S3_TARGETS, type S3TestTarget, TARGET_START_TIMEOUT } from '../support/s3-targets.ts'
 
 const text = (value: string): Message => ({ role: 'user', content: [{ type: 'text', text: value }] })
 const textOf = (message: Message) => (message.content[0] as { text: string }).text
@@ -17,119 +17,121 @@ function random(seed: number): () => number {
   }
 }
 
-describe('S3 faults: retried with backoff and jitter, never lost or duplicated', () => {
-  let server: S3TestServer
-  let proxy: S3Proxy
-  let bucket: string
-  let prefixes = 0
-  const retry = { maxAttempts: 10, baseDelayMs: 5, maxDelayMs: 100, attemptTimeoutMs: 400 }
-  const through = (prefix: string) =>
-    new S3SessionRepository({ bucket, prefix, retry, clientConfig: server.clientConfig(proxy.endpoint) })
-  const direct = (prefix: string) =>
-    new S3SessionRepository({ bucket, prefix, clientConfig: server.clientConfig() })
+for (const target of S3_TARGETS) {
+  describe.skipIf(target.unavailable !== undefined)(
+    `S3 faults: retried with backoff and jitter, never lost or duplicated (${target.name})`,
+    () => {
+      let server: S3TestTarget
+      let proxy: S3Proxy
+      let bucket: string
+      let prefixes = 0
+      const retry = { maxAttempts: 10, baseDelayMs: 5, maxDelayMs: 100, attemptTimeoutMs: 400 }
+      const through = (prefix: string) =>
+        new S3SessionRepository({ bucket, prefix, retry, clientConfig: server.clientConfig(proxy.endpoint) })
+      const direct = (prefix: string) =>
+        new S3SessionRepository({ bucket, prefix, clientConfig: server.clientConfig() })
 
-  beforeAll(async () => {
-    server = await startS3Server()
-    proxy = await startS3Proxy(server.port)
-    bucket = await server.createBucket()
-  })
-  afterAll(async () => {
-    await proxy.stop()
-    await server.stop()
-  })
-
-  /** Appends `count` messages from two handles at once; returns what a clean reader then sees. */
-  async function appendThroughFaults(count: number) {
-    const prefix = `faults-${prefixes++}/`
-    const [a, b] = [through(prefix), through(prefix)]
-    const ref = { sessionId: 'shared', agentId: 'default' }
-    // Two devices, each appending one message after the other, at the same time.
-    const device = async (repository: S3SessionRepository, parity: number) => {
-      const records = []
-      for (let i = parity; i < count; i += 2) {
-        records.push(await repository.appendMessage({ ...ref, message: text(`m${i}`) }))
-      }
-      return records
-    }
-    const records = (await Promise.all([device(a, 0), device(b, 1)])).flat()
-    proxy.setFaults(undefined)
-    const stored = await direct(prefix).readMessages(ref)
-    return { records, stored }
-  }
-
-  const expectEachOnceInOneOrder = (
-    result: Awaited<ReturnType<typeof appendThroughFaults>>,
-    count: number,
-  ) => {
-    const { records, stored } = result
-    expect(stored.map((record) => record.index)).toEqual(Array.from({ length: count }, (_, i) => i))
-    expect(stored.map((record) => textOf(record.message)).sort()).toEqual(
-      Array.from({ length: count }, (_, i) => `m${i}`).sort(),
-    )
-    // Each append was told the index it really has.
-    for (const record of records)
-      expect(textOf(stored[record.index]?.message as Message)).toBe(textOf(record.message))
-  }
-
-  it('5xx, SlowDown, dropped connections and timeouts on a fifth of all requests', async () => {
-    const next = random(42)
-    const kinds: Fault[] = [
-      { kind: 'status', status: 503, code: 'SlowDown' },
-      { kind: 'status', status: 500, code: 'InternalError' },
-      { kind: 'drop-before' },
-      { kind: 'drop-after' },
-      { kind: 'delay', ms: 600 },
-    ]
-    const before = proxy.injected()
-    proxy.setFaults(() => (next() < 0.2 ? kinds[Math.floor(next() * kinds.length)] : undefined))
-    expectEachOnceInOneOrder(await appendThroughFaults(30), 30)
-    expect(proxy.injected() - before).toBeGreaterThan(10)
-  })
-
-  it('every PUT reaches the store but its answer is lost, so each is retried: still no duplicate', async () => {
-    const answered = new Set<string>()
-    proxy.setFaults((request) => {
-      if (request.operation !== 'PUT' || answered.has(request.key)) return undefined
-      answered.add(request.key)
-      return { kind: 'drop-after' }
-    })
-    expectEachOnceInOneOrder(await appendThroughFaults(12), 12)
-    expect(answered.size).toBeGreaterThan(12)
-  })
-
-  it('an unreachable store fails the run with a StorageError and damages nothing stored', async () => {
-    const repository = through('unreachable/')
-    const agent = () =>
-      new Agent({
-        model: new ScriptedModel({ fallback: { text: 'ok' } }),
-        sessionManager: new RepositorySessionManager({ sessionId: 'user-1', repository }),
+      beforeAll(async () => {
+        server = await target.start()
+        proxy = await startS3Proxy(server.port)
+        bucket = await server.createBucket()
+      }, TARGET_START_TIMEOUT)
+      afterAll(async () => {
+        await proxy.stop()
+        await server.stop()
       })
-    await agent().run('before the outage')
-    const ref = { sessionId: 'user-1', agentId: 'default' }
-    const stored = await direct('unreachable/').readMessages(ref)
 
-    proxy.setFaults(() => ({ kind: 'drop-before' }))
-    const started = Date.now()
-    const failure = await agent()
-      .run('during the outage')
-      .then(
-        () => undefined,
-        (error: unknown) => error,
-      )
-    proxy.setFaults(undefined)
-    // The append fails, and so does the agent-record write at the end of the run: both reported.
-    const errors = failure instanceof AggregateError ? failure.errors : [failure]
-    for (const error of errors) expect(error).toBeInstanceOf(StorageError)
-    expect((errors[0] as StorageError).message).toMatch(/^Could not \w+ s3:\/\/tether-.*\(10 attempts\)/)
-    expect(Date.now() - started).toBeLessThan(5_000)
+      /** Appends `count` messages from two handles at once; returns what a clean reader then sees. */
+      async function appendThroughFaults(count: number) {
+        const prefix = `faults-${prefixes++}/`
+        const [a, b] = [through(prefix), through(prefix)]
+        const ref = { sessionId: 'shared', agentId: 'default' }
+        // Two devices, each appending one message after the other, at the same time.
+        const device = async (repository: S3SessionRepository, parity: number) => {
+          const records = []
+          for (let i = parity; i < count; i += 2) {
+            records.push(await repository.appendMessage({ ...ref, message: text(`m${i}`) }))
+          }
+          return records
+        }
+        const records = (await Promise.all([device(a, 0), device(b, 1)])).flat()
+        proxy.setFaults(undefined)
+        const stored = await direct(prefix).readMessages(ref)
+        return { records, stored }
+      }
 
-    expect(await direct('unreachable/').readMessages(ref)).toEqual(stored)
-    await agent().run('after the outage')
-    expect((await direct('unreachable/').readMessages(ref)).map((record) => textOf(record.message))).toEqual([
-      'before the outage',
-      'ok',
-      'after the outage',
-      'ok',
-    ])
-  })
-})
+      const expectEachOnceInOneOrder = (
+        result: Awaited<ReturnType<typeof appendThroughFaults>>,
+        count: number,
+      ) => {
+        const { records, stored } = result
+        expect(stored.map((record) => record.index)).toEqual(Array.from({ length: count }, (_, i) => i))
+        expect(stored.map((record) => textOf(record.message)).sort()).toEqual(
+          Array.from({ length: count }, (_, i) => `m${i}`).sort(),
+        )
+        // Each append was told the index it really has.
+        for (const record of records)
+          expect(textOf(stored[record.index]?.message as Message)).toBe(textOf(record.message))
+      }
+
+      it('5xx, SlowDown, dropped connections and timeouts on a fifth of all requests', async () => {
+        const next = random(42)
+        const kinds: Fault[] = [
+          { kind: 'status', status: 503, code: 'SlowDown' },
+          { kind: 'status', status: 500, code: 'InternalError' },
+          { kind: 'drop-before' },
+          { kind: 'drop-after' },
+          { kind: 'delay', ms: 600 },
+        ]
+        const before = proxy.injected()
+        proxy.setFaults(() => (next() < 0.2 ? kinds[Math.floor(next() * kinds.length)] : undefined))
+        expectEachOnceInOneOrder(await appendThroughFaults(30), 30)
+        expect(proxy.injected() - before).toBeGreaterThan(10)
+      })
+
+      it('every PUT reaches the store but its answer is lost, so each is retried: still no duplicate', async () => {
+        const answered = new Set<string>()
+        proxy.setFaults((request) => {
+          if (request.operation !== 'PUT' || answered.has(request.key)) return undefined
+          answered.add(request.key)
+          return { kind: 'drop-after' }
+        })
+        expectEachOnceInOneOrder(await appendThroughFaults(12), 12)
+        expect(answered.size).toBeGreaterThan(12)
+      })
+
+      it('an unreachable store fails the run with a StorageError and damages nothing stored', async () => {
+        const repository = through('unreachable/')
+        const agent = () =>
+          new Agent({
+            model: new ScriptedModel({ fallback: { text: 'ok' } }),
+            sessionManager: new RepositorySessionManager({ sessionId: 'user-1', repository }),
+          })
+        await agent().run('before the outage')
+        const ref = { sessionId: 'user-1', agentId: 'default' }
+        const stored = await direct('unreachable/').readMessages(ref)
+
+        proxy.setFaults(() => ({ kind: 'drop-before' }))
+        const started = Date.now()
+        const failure = await agent()
+          .run('during the outage')
+          .then(
+            () => undefined,
+            (error: unknown) => error,
+          )
+        proxy.setFaults(undefined)
+        // The append fails, and so does the agent-record write at the end of the run: both reported.
+        const errors = failure instanceof AggregateError ? failure.errors : [failure]
+        for (const error of errors) expect(error).toBeInstanceOf(StorageError)
+        expect((errors[0] as StorageError).message).toMatch(/^Could not \w+ s3:\/\/tether-.*\(10 attempts\)/)
+        expect(Date.now() - started).toBeLessThan(5_000)
+
+        expect(await direct('unreachable/').readMessages(ref)).toEqual(stored)
+        await agent().run('after the outage')
+        expect(
+          (await direct('unreachable/').readMessages(ref)).map((record) => textOf(record.message)),
+        ).toEqual(['before the outage', 'ok', 'after the outage', 'ok'])
+      })
+    },
+  )
+}

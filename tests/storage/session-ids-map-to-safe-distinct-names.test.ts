@@ -1,7 +1,13 @@
 import { readdir, stat } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigurationError, defaultSessionsDirectory, FileSessionRepository } from '../../src/index.ts'
+import {
+  ConfigurationError,
+  defaultSessionsDirectory,
+  FileSessionRepository,
+  RepositorySessionManager,
+  ValidationError,
+} from '../../src/index.ts'
 import { encodeStorageName } from '../../src/storage/storage-name.ts'
 import { TRICKY_SESSION_IDS } from '../../src/testing/index.ts'
 import { useTempDirectories } from '../support/temp-directory.ts'
@@ -48,6 +54,29 @@ describe('session IDs become safe, distinct storage names', () => {
     expect(() => encodeStorageName('', 'session ID')).toThrow(
       'The session ID is empty; use a non-empty string.',
     )
+  })
+
+  it('refuses IDs that are not well-formed Unicode, so two IDs never share a session', async () => {
+    const repository = new FileSessionRepository({ directory: await tempDirectory() })
+    // Encoded to UTF-8 each of these would become 'x\uFFFD' and share its storage.
+    for (const sessionId of ['x\uD800', 'x\uDBFF', 'x\uDC00', '\uDC00\uD800']) {
+      expect(() => new RepositorySessionManager({ sessionId, repository })).toThrow(ValidationError)
+      await expect(repository.createSession({ sessionId })).rejects.toThrow(
+        /lone surrogate.*not well-formed Unicode/,
+      )
+      await expect(
+        repository.appendMessage({
+          sessionId: 'ok',
+          agentId: sessionId,
+          message: { role: 'user', content: [] },
+        }),
+      ).rejects.toBeInstanceOf(ValidationError)
+    }
+    // Whole characters, astral ones included, are fine and stay distinct.
+    const ids = ['x\uFFFD', 'x', 'x\u{1F99C}', 'x\uD83E\uDD9C\uFFFD']
+    for (const sessionId of ids) await repository.createSession({ sessionId })
+    const listed = (await repository.listSessions()).sessions.map((session) => session.sessionId)
+    expect(listed.sort()).toEqual([...ids].sort())
   })
 
   it('defaults to the per-user data directory of each platform', () => {

@@ -21,7 +21,7 @@ export interface StoreUnderTest {
 
 interface ListOutput {
   store: string
-  sessions: { sessionId: string; agents: number; messages: number }[]
+  sessions: { sessionId: string; title?: string; lastActive: string; agents: number; messages: number }[]
 }
 interface ShowOutput {
   sessionId: string
@@ -57,13 +57,36 @@ export function sessionsCommandsContract(name: string, open: () => Promise<Store
       expect(
         listed.sessions.map(({ sessionId, agents, messages }) => ({ sessionId, agents, messages })),
       ).toEqual([
-        { sessionId: 'user-123', agents: 1, messages: 4 },
+        // Most recently active first: user-7 was written last.
         { sessionId: 'user-7', agents: 1, messages: 6 },
+        { sessionId: 'user-123', agents: 1, messages: 4 },
       ])
       const table = await run(store, ['sessions', 'list'])
       expect(table.stdout.split('\n')[0]).toMatch(/^SESSION\s+MESSAGES\s+AGENTS\s+LAST ACTIVE$/)
       expect(table.stdout).toMatch(/^user-7\s+6\s+1\s+\d{4}-/m)
       expect(table.stdout).toContain(`2 sessions in ${store.label}`)
+    })
+
+    it('list shows the title an app gave a session and when it was last active, most recent first', async () => {
+      const store = await open()
+      await seedChat(store.repository, 'user-1', 1)
+      await seedChat(store.repository, 'user-2', 1)
+      await new Promise((resolve) => setTimeout(resolve, 25))
+      const before = new Date().toISOString()
+      await store.repository.updateSession({
+        sessionId: 'user-1',
+        title: 'Trip to Lisbon',
+        metadata: { owner: 'u-42' },
+      })
+      const listed = await json<ListOutput>(store, ['sessions', 'list'])
+      expect(listed.sessions.map(({ sessionId, title }) => [sessionId, title])).toEqual([
+        ['user-1', 'Trip to Lisbon'],
+        ['user-2', undefined],
+      ])
+      expect((listed.sessions[0]?.lastActive ?? '') >= before).toBe(true)
+      const table = await run(store, ['sessions', 'list'])
+      expect(table.stdout.split('\n')[0]).toMatch(/^SESSION\s+TITLE\s+MESSAGES\s+AGENTS\s+LAST ACTIVE$/)
+      expect(table.stdout).toMatch(/^user-1\s+Trip to Lisbon\s+2\s+1\s+\d{4}-/m)
     })
 
     it('show gives every message with its role, and marks tool calls and results', async () => {
@@ -192,7 +215,8 @@ export function sessionsCommandsContract(name: string, open: () => Promise<Store
         store,
         ['sessions', 'copy', '--all', '--to', backup],
       )
-      expect(copied.copied.map(({ sessionId, messages }) => [sessionId, messages])).toEqual([
+      // In the order the store lists them (a file store: the most recently active first).
+      expect(copied.copied.map(({ sessionId, messages }) => [sessionId, messages]).sort()).toEqual([
         ['user-123', 4],
         ['user-7', 4],
       ])

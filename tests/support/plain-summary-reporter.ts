@@ -1,11 +1,17 @@
-import type { Reporter, TestModule } from 'vitest/node'
+import type { Reporter, SerializedError, TestModule, TestRunEndReason } from 'vitest/node'
 
 /**
- * Ends `npm test` with one plain line, `tests: N passed, N failed` (plus skipped), that any CI can
- * read without knowing vitest's own summary format. The default reporter still prints everything.
+ * Ends `npm test` with one plain line, `tests: N passed, N failed` (plus skipped and unhandled
+ * errors), that any CI can read without knowing vitest's own summary format. The default reporter
+ * still prints everything. An unhandled error (a rejected promise or an exception in a callback no
+ * test awaited) fails the run, so the line says so: it never reads "0 failed" above a failing exit.
  */
 export default class PlainSummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(
+    testModules: ReadonlyArray<TestModule>,
+    unhandledErrors: ReadonlyArray<SerializedError>,
+    reason: TestRunEndReason,
+  ): void {
     const counts = { passed: 0, failed: 0, skipped: 0 }
     for (const testModule of testModules) {
       for (const testCase of testModule.children.allTests()) {
@@ -17,7 +23,15 @@ export default class PlainSummaryReporter implements Reporter {
       // A file that failed to load has no tests to count, but it is a failure all the same.
       if (testModule.state() === 'failed' && [...testModule.children.allTests()].length === 0) counts.failed++
     }
+    counts.failed += unhandledErrors.length
     const skipped = counts.skipped > 0 ? `, ${counts.skipped} skipped` : ''
-    process.stdout.write(`\ntests: ${counts.passed} passed, ${counts.failed} failed${skipped}\n`)
+    const unhandled =
+      unhandledErrors.length > 0
+        ? ` (${unhandledErrors.length} of them unhandled errors outside any test)`
+        : ''
+    const interrupted = reason === 'interrupted' ? ' (interrupted)' : ''
+    process.stdout.write(
+      `\ntests: ${counts.passed} passed, ${counts.failed} failed${unhandled}${skipped}${interrupted}\n`,
+    )
   }
 }

@@ -22,6 +22,10 @@ export function recordingRepository(inner: SessionRepository) {
       count('listSessions')
       return inner.listSessions(a)
     },
+    updateSession: (a) => {
+      count('updateSession')
+      return inner.updateSession(a)
+    },
     deleteSession: (a) => {
       count('deleteSession')
       return inner.deleteSession(a)

@@ -6,7 +6,15 @@ const worker = fileURLToPath(new URL('./session-worker.ts', import.meta.url))
 /** Where a worker's session lives. */
 export type WorkerStore =
   | { kind: 'file'; directory: string }
-  | { kind: 's3'; endpoint: string; bucket: string; prefix: string }
+  | { kind: 's3'; endpoint: string; bucket: string; prefix: string; credentials?: S3Credentials }
+
+/** Keys for an S3 worker's store; s3rver's fixed ones when absent. */
+export interface S3Credentials {
+  accessKeyId: string
+  secretAccessKey: string
+}
+
+import type { Message } from '../../src/index.ts'
 
 export interface WorkerOutcome {
   code: number | null
@@ -15,7 +23,15 @@ export interface WorkerOutcome {
   stderr: string
 }
 
-type WorkerArgs = { store: WorkerStore; sessionId: string; label: string; turns: number; withTools: boolean }
+type WorkerArgs = {
+  store: WorkerStore
+  sessionId: string
+  label: string
+  turns: number
+  withTools: boolean
+  /** `null` or `window:<size>`; default the Agent's default window. */
+  manager?: string
+}
 
 /**
  * Runs tests/support/session-worker.ts in a child process (the pinned Node runs the .ts directly)
@@ -26,12 +42,23 @@ type WorkerArgs = { store: WorkerStore; sessionId: string; label: string; turns:
  */
 export function runSessionWorker(
   args: WorkerArgs,
-  options: { killAfterMs?: number; killAfterReadyMs?: number; go?: Promise<void>; onReady?: () => void } = {},
+  options: {
+    killAfterMs?: number
+    killAfterReadyMs?: number
+    go?: Promise<void>
+    onReady?: () => void
+    /** Runs the worker under `ulimit -n`, the descriptor limit of a constrained host. */
+    maxOpenFiles?: number
+  } = {},
 ): Promise<WorkerOutcome> {
+  const limit =
+    options.maxOpenFiles === undefined ? [] : ['-c', `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`]
   return new Promise((resolve, reject) => {
     const child = spawn(
-      process.execPath,
+      limit.length === 0 ? process.execPath : '/bin/sh',
       [
+        ...limit,
+        ...(limit.length === 0 ? [] : [process.execPath]),
         worker,
         JSON.stringify(args.store),
         args.sessionId,
@@ -41,7 +68,11 @@ export function runSessionWorker(
       ],
       {
         stdio: ['pipe', 'pipe', 'pipe'],
-        env: { ...process.env, WAIT_FOR_GO: options.go === undefined ? '0' : '1' },
+        env: {
+          ...process.env,
+          WAIT_FOR_GO: options.go === undefined ? '0' : '1',
+          WORKER_MANAGER: args.manager ?? '',
+        },
       },
     )
     let stdout = ''
@@ -90,4 +121,29 @@ export async function runWorkersTogether(all: WorkerArgs[]): Promise<string[][]>
       throw new Error(`worker ${all[i]?.label} failed (${outcome.code}): ${outcome.stderr}`)
     return [...outcome.stdout.matchAll(/^added (.*)$/gm)].map((match) => match[1] as string)
   })
+}
+
+/**
+ * What a user sees on opening the session in a new process: a fresh agent, with the given
+ * conversation manager, restores it there; resolves with the restored context.
+ */
+export async function restoreInFreshProcess(
+  store: WorkerStore,
+  sessionId: string,
+  manager = 'null',
+  options: { maxOpenFiles?: number } = {},
+): Promise<Message[]> {
+  const outcome = await runSessionWorker(
+    { store, sessionId, label: 'reader', turns: 0, withTools: false, manager },
+    options,
+  )
+  if (outcome.code !== 0) throw new Error(`restoring process failed (${outcome.code}): ${outcome.stderr}`)
+  return [...outcome.stdout.matchAll(/^context (.*)$/gm)].map(
+    (match) => JSON.parse(match[1] as string) as Message,
+  )
+}
+
+/** The turns each worker acknowledged (`run` returned), as `<label> turn <n>` prompts. */
+export function acknowledgedPrompts(stdout: string): string[] {
+  return [...stdout.matchAll(/^done (\S+) (\d+)$/gm)].map((match) => `${match[1]} turn ${match[2]}`)
 }

@@ -27,6 +27,8 @@ export interface S3Proxy {
   total(): number
   /** Request plus response body bytes since the last `reset`. */
   bytes(): number
+  /** Request body bytes alone (what the client uploaded) since the last `reset`. */
+  uploaded(): number
   reset(): void
   /** Decides a fault per request; return undefined to pass it through. */
   setFaults(decide: ((request: ProxiedRequest) => Fault | undefined) | undefined): void
@@ -39,14 +41,25 @@ export async function startS3Proxy(targetPort: number): Promise<S3Proxy> {
   const empty = (): Record<S3Operation, number> => ({ GET: 0, PUT: 0, LIST: 0, DELETE: 0, OTHER: 0 })
   let counts = empty()
   let bytes = 0
+  let uploaded = 0
   let injected = 0
   let decide: ((request: ProxiedRequest) => Fault | undefined) | undefined
 
   const server: Server = createServer(async (req, res) => {
-    const body = await readBody(req)
+    // A client that gives up (a timeout test) resets its socket: that ends this request, never the run.
+    req.on('error', () => req.socket.destroy())
+    res.on('error', () => req.socket.destroy())
+    let body: Buffer
+    try {
+      body = await readBody(req)
+    } catch {
+      req.socket.destroy()
+      return
+    }
     const info = describe(req)
     counts[info.operation]++
     bytes += body.length
+    uploaded += body.length
     const fault = decide?.(info)
     if (fault) injected++
     if (fault?.kind === 'status') {
@@ -62,7 +75,14 @@ export async function startS3Proxy(targetPort: number): Promise<S3Proxy> {
     const upstream = forward(
       { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers },
       async (answer) => {
-        const payload = await readBody(answer)
+        let payload: Buffer
+        try {
+          payload = await readBody(answer)
+        } catch {
+          // The store reset the connection mid-answer: the client sees a dropped connection.
+          req.socket.destroy()
+          return
+        }
         bytes += payload.length
         if (fault?.kind === 'drop-after') {
           req.socket.destroy()
@@ -83,9 +103,11 @@ export async function startS3Proxy(targetPort: number): Promise<S3Proxy> {
     counts: () => ({ ...counts }),
     total: () => Object.values(counts).reduce((sum, n) => sum + n, 0),
     bytes: () => bytes,
+    uploaded: () => uploaded,
     reset() {
       counts = empty()
       bytes = 0
+      uploaded = 0
     },
     setFaults(next) {
       decide = next

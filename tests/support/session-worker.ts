@@ -6,14 +6,20 @@
  * After each `run` returns it writes `done <label> <turn>` to stdout synchronously, so the parent
  * knows exactly which turns had completed when it killed the process; `added <json>` for each
  * message it added; and `ready` once restored (with WAIT_FOR_GO=1 it then waits for a line on stdin).
+ * WORKER_MANAGER picks the conversation manager (`null`, or `window:<size>`; default: the Agent's
+ * default 40-message window). With 0 turns it is a fresh restore: it prints `context <json>` for
+ * each message in the restored context, what a user of a new process would see.
  */
 import { writeSync } from 'node:fs'
 import { z } from 'zod'
 import {
   Agent,
+  type ConversationManager,
   FileSessionRepository,
+  NullConversationManager,
   RepositorySessionManager,
   type SessionRepository,
+  SlidingWindowConversationManager,
   tool,
 } from '../../src/index.ts'
 import { ScriptedModel } from '../../src/testing/index.ts'
@@ -38,7 +44,7 @@ async function open(store: WorkerStore): Promise<SessionRepository> {
       endpoint: store.endpoint,
       forcePathStyle: true,
       region: 'us-east-1',
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      credentials: store.credentials ?? { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     },
   })
 }
@@ -77,9 +83,17 @@ const model = new ScriptedModel({
   },
 })
 
+function conversationManager(spec: string | undefined): ConversationManager | undefined {
+  if (spec === undefined || spec === '') return undefined
+  if (spec === 'null') return new NullConversationManager()
+  return new SlidingWindowConversationManager({ windowSize: Number(spec.replace('window:', '')) })
+}
+const manager = conversationManager(process.env.WORKER_MANAGER)
+
 const agent = new Agent({
   model,
   tools: [lookup],
+  ...(manager ? { conversationManager: manager } : {}),
   agentId: 'default',
   sessionManager: new RepositorySessionManager({ sessionId, repository: await open(store) }),
 })
@@ -92,6 +106,11 @@ agent.hooks.on('message-added', ({ message }) => {
 // Restored: say so, and with WAIT_FOR_GO wait for the parent's go, so that several workers start
 // their turns at the same moment however long each took to start.
 await agent.initialize()
+if (turns === 0) {
+  // Through the stream, not writeSync: a long context fills the pipe, and writeSync then throws EAGAIN.
+  const context = agent.messages.map((message) => `context ${JSON.stringify(message)}\n`).join('')
+  await new Promise((resolve) => process.stdout.write(context, resolve))
+}
 writeSync(1, 'ready\n')
 if (process.env.WAIT_FOR_GO === '1') {
   await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()))

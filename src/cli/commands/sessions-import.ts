@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { text } from 'node:stream/consumers'
+import type { Readable } from 'node:stream'
 import { z } from 'zod'
 import { defineCommand } from '../cli-command.ts'
 import { NotFoundError, UsageError } from '../cli-errors.ts'
@@ -9,6 +9,13 @@ import { startProgress } from '../progress.ts'
 import { parseSessionExport } from '../session-export.ts'
 import { openStoreFlag } from '../store.ts'
 import { writeSessionExport } from '../transfer-session.ts'
+
+/**
+ * An export is read whole (it is one JSON document, or JSONL validated as a whole before anything
+ * is written). Past this size Node cannot hold it as one string ("Invalid string length"), so a
+ * bigger input is refused up front with what to do instead, never half-read.
+ */
+export const MAX_IMPORT_BYTES = 256 * 1024 * 1024
 
 export const command = defineCommand({
   input: z.object({ file: z.string().min(1).optional(), ...storeFlags, replace: z.boolean().default(false) }),
@@ -20,16 +27,16 @@ export const command = defineCommand({
         'import reads an export from a file or from piped stdin: tether sessions import FILE',
       )
     }
-    const source = fromStdin ? 'stdin' : resolve(context.cwd, input.file ?? '')
-    const content = fromStdin ? await text(context.stdin) : await readSource(source)
-    const document = parseSessionExport(content, source)
+    // The store first: a wrong --store is reported before a large input is read.
     const store = await openStoreFlag(input, context)
+    const source = fromStdin ? 'stdin' : resolve(context.cwd, input.file ?? '')
+    const content = fromStdin ? await readLimited(context.stdin, source) : await readSource(source)
+    const document = parseSessionExport(content, source)
     const total = document.agents.reduce((sum, agent) => sum + agent.messages.length, 0)
     const progress = await startProgress(context, 'Importing messages', total)
     try {
-      const written = await writeSessionExport(store.repository, document, {
+      const written = await writeSessionExport(store, document, {
         replace: input.replace,
-        storeLabel: store.label,
         progress,
       })
       return { data: { sessionId: document.session.sessionId, store: store.label, ...written } }
@@ -43,12 +50,43 @@ export const command = defineCommand({
   ],
 })
 
+function tooLarge(source: string, bytes: number | undefined): UsageError {
+  const size = bytes === undefined ? 'more than' : `${Math.ceil(bytes / 2 ** 20)} MiB;`
+  return new UsageError(
+    `The export from ${source} is ${size} ${MAX_IMPORT_BYTES / 2 ** 20} MiB, the most import reads; nothing was written. Move a session this large between stores with \`tether sessions copy ID --to STORE\` instead.`,
+  )
+}
+
 async function readSource(path: string): Promise<string> {
+  let handle: Awaited<ReturnType<typeof open>>
   try {
-    return await readFile(path, 'utf8')
+    handle = await open(path, 'r')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
       throw new NotFoundError(`No file ${path} to import.`)
     throw error
   }
+  try {
+    const { size } = await handle.stat()
+    if (size > MAX_IMPORT_BYTES) throw tooLarge(path, size)
+    return await readLimited(handle.createReadStream({ autoClose: false }), path)
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Reads a stream whole, stopping as soon as it passes MAX_IMPORT_BYTES (a pipe has no size). */
+async function readLimited(stream: Readable, source: string): Promise<string> {
+  const chunks: Buffer[] = []
+  let bytes = 0
+  for await (const chunk of stream) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
+    bytes += buffer.byteLength
+    if (bytes > MAX_IMPORT_BYTES) {
+      stream.destroy()
+      throw tooLarge(source, undefined)
+    }
+    chunks.push(buffer)
+  }
+  return Buffer.concat(chunks).toString('utf8')
 }

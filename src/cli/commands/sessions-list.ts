@@ -11,6 +11,8 @@ import { renderTable } from '../table.ts'
 
 export interface SessionSummary {
   sessionId: string
+  /** Set by the application with `repository.updateSession`. */
+  title?: string
   createdAt: string
   /** When the latest message was written (or the session created, if it has none). */
   lastActive: string
@@ -24,7 +26,7 @@ export const command = defineCommand({
   input: z.object({ ...storeFlags }),
 
   async run(input, context) {
-    const store = await openStoreFlag(input, context)
+    const store = await openStoreFlag(input, context, { mustExist: true })
     const { sessions: records, unreadable } = await listAllSessions(store.repository)
     const progress = await startProgress(context, 'Reading sessions', records.length)
     // A session whose own record is unreadable is listed by where it is, with the problem.
@@ -44,21 +46,36 @@ export const command = defineCommand({
     } finally {
       progress.stop()
     }
-    return { data: { store: store.label, sessions } }
+    // Most recently active first, whatever order the store lists in; sessions with a problem on top.
+    const byActivity = (a: SessionSummary, b: SessionSummary) => b.lastActive.localeCompare(a.lastActive)
+    const ordered = [
+      ...sessions.filter((session) => session.problem !== undefined),
+      ...sessions.filter((session) => session.problem === undefined).sort(byActivity),
+    ]
+    return { data: { store: store.label, sessions: ordered } }
   },
 
   render({ store, sessions }) {
     if (sessions.length === 0) return [`no sessions in ${store}`]
     // The problem column only when there is one to show.
     const withProblems = sessions.some((session) => session.problem !== undefined)
+    const withTitles = sessions.some((session) => session.title !== undefined)
     const rows = sessions.map((session) => [
       session.sessionId,
+      ...(withTitles ? [session.title ?? ''] : []),
       session.problem === undefined ? String(session.messages) : '?',
       session.problem === undefined ? String(session.agents) : '?',
       session.lastActive,
       ...(withProblems ? [session.problem ?? ''] : []),
     ])
-    const headers = ['SESSION', 'MESSAGES', 'AGENTS', 'LAST ACTIVE', ...(withProblems ? ['PROBLEM'] : [])]
+    const headers = [
+      'SESSION',
+      ...(withTitles ? ['TITLE'] : []),
+      'MESSAGES',
+      'AGENTS',
+      'LAST ACTIVE',
+      ...(withProblems ? ['PROBLEM'] : []),
+    ]
     const table = renderTable(headers, rows)
     return [...table, '', `${sessions.length} session${sessions.length === 1 ? '' : 's'} in ${store}`]
   },
@@ -66,10 +83,11 @@ export const command = defineCommand({
 
 async function summarize(repository: SessionRepository, record: SessionRecord): Promise<SessionSummary> {
   const { sessionId, createdAt } = record
+  const title = record.title === undefined ? {} : { title: record.title }
   try {
     const agents = await repository.listAgents({ sessionId })
     let messages = 0
-    let lastActive = createdAt
+    let lastActive = record.updatedAt ?? createdAt
     for (const agent of agents) {
       const ref = { sessionId, agentId: agent.agentId }
       const count = await repository.countMessages(ref)
@@ -77,10 +95,18 @@ async function summarize(repository: SessionRepository, record: SessionRecord): 
       const [last] = count === 0 ? [] : await repository.readMessages({ ...ref, offset: count - 1, limit: 1 })
       if (last && last.createdAt > lastActive) lastActive = last.createdAt
     }
-    return { sessionId, createdAt, lastActive, agents: agents.length, messages }
+    return { sessionId, ...title, createdAt, lastActive, agents: agents.length, messages }
   } catch (error) {
     // One unreadable session should not hide the others from an operator looking for it.
     if (!TetherError.isInstance(error)) throw error
-    return { sessionId, createdAt, lastActive: createdAt, agents: 0, messages: 0, problem: error.message }
+    return {
+      sessionId,
+      ...title,
+      createdAt,
+      lastActive: createdAt,
+      agents: 0,
+      messages: 0,
+      problem: error.message,
+    }
   }
 }

@@ -3,6 +3,7 @@ import type { ContentBlock } from '../../messages/message.ts'
 import { DamagedRecordError } from '../../session/session-errors.ts'
 import type { MessageRecord } from '../../session/session-records.ts'
 import type { AgentRef, SessionRepository } from '../../session/session-repository.ts'
+import { DecryptionError } from '../../storage/decryption-error.ts'
 import { defineCommand } from '../cli-command.ts'
 import { sessionId, storeFlags } from '../cli-schemas.ts'
 import { type Progress, startProgress } from '../progress.ts'
@@ -18,6 +19,8 @@ export interface ShownMessage {
   damaged?: { reason: string; keptAs: string }
   /** The record cannot be read now; `tether sessions repair` keeps it aside. */
   unreadable?: string
+  /** Refused under encryption (moved, altered, plaintext, wrong key): never shown, never repaired. */
+  refused?: string
 }
 
 export interface ShownAgent {
@@ -30,7 +33,7 @@ export const command = defineCommand({
   input: z.object({ id: sessionId, ...storeFlags, agent: z.string().min(1).optional() }),
 
   async run(input, context) {
-    const store = await openStoreFlag(input, context)
+    const store = await openStoreFlag(input, context, { mustExist: true })
     const session = await requireSession(store, input.id)
     const records = (await store.repository.listAgents({ sessionId: input.id })).filter(
       (agent) => input.agent === undefined || agent.agentId === input.agent,
@@ -79,7 +82,7 @@ async function readTolerant(
   try {
     return (await readAllMessages(repository, ref, progress)).map(shown)
   } catch (error) {
-    if (!(error instanceof DamagedRecordError)) throw error
+    if (!(error instanceof DamagedRecordError || error instanceof DecryptionError)) throw error
   }
   const messages: ShownMessage[] = []
   for (let index = 0; index < count; index++) {
@@ -87,8 +90,10 @@ async function readTolerant(
       const [record] = await repository.readMessages({ ...ref, offset: index, limit: 1 })
       if (record) messages.push(shown(record))
     } catch (error) {
-      if (!(error instanceof DamagedRecordError)) throw error
-      messages.push({ index, unreadable: `${error.reason} at ${error.location}` })
+      if (error instanceof DecryptionError) messages.push({ index, refused: error.reason })
+      else if (error instanceof DamagedRecordError)
+        messages.push({ index, unreadable: `${error.reason} at ${error.location}` })
+      else throw error
     }
   }
   return messages
@@ -108,6 +113,10 @@ function* describe(message: ShownMessage, sessionId: string): Iterable<string> {
   const mark = message.damaged
     ? `  [repaired: ${message.damaged.reason}; the damaged bytes are at ${message.damaged.keptAs}]`
     : ''
+  if (message.refused !== undefined) {
+    yield `#${message.index}  [refused: ${message.refused}; not shown, check --key-file]`
+    return
+  }
   if (message.unreadable !== undefined) {
     yield `#${message.index}  [unreadable: ${message.unreadable}; run \`tether sessions repair ${sessionId}\`]`
     return

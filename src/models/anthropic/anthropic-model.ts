@@ -1,6 +1,8 @@
 import Anthropic, { type ClientOptions } from '@anthropic-ai/sdk'
+import { ConfigurationError } from '../../errors/configuration-error.ts'
 import type { Model, ModelCallOptions, ModelRequest, ModelStreamEvent } from '../model.ts'
 import { guardCall, guardIteration } from '../provider-call-guard.ts'
+import { readEnv } from '../read-env.ts'
 import { mapAnthropicError } from './anthropic-errors.ts'
 import { toMessagesBody } from './anthropic-request.ts'
 import { MessagesStreamTranslator, messageEvents } from './anthropic-response.ts'
@@ -42,13 +44,32 @@ export class AnthropicModel implements Model {
     this.streaming = options.streaming ?? true
     this.maxTokens = options.maxTokens ?? 4096
     this.#params = options.params ?? {}
-    this.client =
-      options.client ??
-      new Anthropic({
-        ...options.clientOptions,
+    this.client = options.client ?? AnthropicModel.#createClient(options)
+  }
+
+  static #createClient(options: AnthropicModelOptions): Anthropic {
+    const client = options.clientOptions ?? {}
+    // The SDK accepts a key-less client and fails at the first request with a plain Error; say it now.
+    const hasCredentials =
+      (options.apiKey ?? client.apiKey ?? client.authToken ?? client.defaultHeaders) !== undefined ||
+      readEnv('ANTHROPIC_API_KEY') !== undefined ||
+      readEnv('ANTHROPIC_AUTH_TOKEN') !== undefined
+    if (!hasCredentials) {
+      throw new ConfigurationError(
+        `AnthropicModel "${options.model}" has no API key: pass \`apiKey\` or set ANTHROPIC_API_KEY.`,
+      )
+    }
+    try {
+      return new Anthropic({
+        ...client,
         ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
         ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }),
       })
+    } catch (error) {
+      throw new ConfigurationError(`The Anthropic client could not be created: ${String(error)}`, {
+        cause: error,
+      })
+    }
   }
 
   async *stream(request: ModelRequest, options: ModelCallOptions = {}): AsyncIterable<ModelStreamEvent> {

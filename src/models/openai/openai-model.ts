@@ -1,4 +1,5 @@
 import OpenAI, { type ClientOptions } from 'openai'
+import { ConfigurationError } from '../../errors/configuration-error.ts'
 import type { Model, ModelCallOptions, ModelRequest, ModelStreamEvent } from '../model.ts'
 import { guardCall, guardIteration } from '../provider-call-guard.ts'
 import { readEnv } from '../read-env.ts'
@@ -51,11 +52,22 @@ export class OpenAIModel implements Model {
     // one; a placeholder keeps it going. Without a baseURL the SDK's own error is the right one.
     const placeholder = options.baseURL === undefined ? undefined : 'no-api-key'
     const apiKey = options.apiKey ?? options.clientOptions?.apiKey ?? readEnv('OPENAI_API_KEY') ?? placeholder
-    return new OpenAI({
-      ...options.clientOptions,
-      ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }),
-      ...(apiKey === undefined ? {} : { apiKey }),
-    })
+    if (apiKey === undefined) {
+      throw new ConfigurationError(
+        `OpenAIModel "${options.model}" has no API key: pass \`apiKey\`, set OPENAI_API_KEY, or pass \`baseURL\` for a server that needs none.`,
+      )
+    }
+    try {
+      return new OpenAI({
+        ...options.clientOptions,
+        ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }),
+        apiKey,
+      })
+    } catch (error) {
+      throw new ConfigurationError(`The OpenAI client could not be created: ${String(error)}`, {
+        cause: error,
+      })
+    }
   }
 
   async *stream(request: ModelRequest, options: ModelCallOptions = {}): AsyncIterable<ModelStreamEvent> {

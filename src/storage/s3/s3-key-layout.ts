@@ -11,6 +11,8 @@ import { encodeStorageName } from '../storage-name.ts'
  *   <prefix>sessions/<session>/agents/<agent>/log/<slot>/p~<ballot>             prepare (+ proposed tail)
  *   <prefix>sessions/<session>/agents/<agent>/log/<slot>/a~<ballot>~<value>     accept
  *   <prefix>sessions/<session>/agents/<agent>/log/<slot>/d~<count>~<value>      decided
+ *   <prefix>sessions/<session>/agents/<agent>/log/m<index>                        message (conditional writes)
+ *   <prefix>sessions/<session>/agents/<agent>/log/m<index>.pack                   copies of 8 messages
  *   <prefix>sessions/<session>/agents/<agent>/seg/<segment>/<revision>          sealed segment
  *   <prefix>sessions/<session>/agents/<agent>/quarantine/<name>                 damaged bytes kept aside
  *
@@ -134,6 +136,39 @@ export class AgentKeys {
   /** Keys after this one belong to slots below `slot` (older ones). */
   belowSlot(slot: number): string {
     return `${this.slotDir(slot)}~`
+  }
+
+  /**
+   * The conditional-write layout: one object per message, claimed with `If-None-Match: *`.
+   * `m` sorts after the digits of the slot layout, so one LIST from the start of `log/` tells a
+   * log's layout by its first key; the inverted index lists the newest message first.
+   */
+  message(index: number): string {
+    if (!Number.isSafeInteger(index) || index < 0 || index > MAX_SLOT) throw new RangeError(`index ${index}`)
+    return `${this.log}m${pad(MAX_SLOT - index)}`
+  }
+
+  /** A pack: copies of messages [last − size + 1, last], listed right after message `last`. */
+  pack(last: number): string {
+    return `${this.message(last)}.pack`
+  }
+
+  /** Keys after this one belong to messages below `index` (older ones). */
+  belowMessage(index: number): string {
+    return `${this.message(index)}~`
+  }
+
+  /** Whether a key under `log/` belongs to the conditional-write layout. */
+  isMessageLayout(key: string): boolean {
+    return key.startsWith(`${this.log}m`)
+  }
+
+  /** Parses a key of the conditional-write layout; a key this version does not know is refused. */
+  parseMessageKey(key: string): { kind: 'message' | 'pack'; index: number } {
+    const match = /^m(\d{12})(\.pack)?$/.exec(key.slice(this.log.length))
+    if (!key.startsWith(this.log) || !match)
+      throw new UnsupportedSchemaVersionError(`s3 key ${key}`, 3, [1, 2])
+    return { kind: match[2] === undefined ? 'message' : 'pack', index: MAX_SLOT - Number(match[1]) }
   }
 
   segment(index: number, revision: number): string {

@@ -9,7 +9,7 @@ import {
 import { type MessageRecord, SCHEMA_VERSION } from '../../session/session-records.ts'
 import type { AgentRef } from '../../session/session-repository.ts'
 import type { AgentKeys } from './s3-key-layout.ts'
-import type { S3ObjectStore } from './s3-object-store.ts'
+import type { ListPage, S3ObjectStore } from './s3-object-store.ts'
 import { planQuarantine } from './s3-quarantine.ts'
 import { decodeRecord, decodeSegment, decodeTail, newTail, type Tail, tailEnd } from './s3-record-codec.ts'
 import { sleep } from './s3-retry-policy.ts'
@@ -45,6 +45,8 @@ export class S3MessageLog {
   #head: Head | null = null
   #queue: Promise<unknown> = Promise.resolve()
   #pending: Pending[] = []
+  /** The highest round a compare-and-append that gave up saw at a slot: the next try starts above. */
+  #contended: { slot: number; highest: number } | null = null
 
   constructor(store: S3ObjectStore, keys: AgentKeys, ref: AgentRef, segmentSize: number) {
     this.#store = store
@@ -55,8 +57,8 @@ export class S3MessageLog {
   }
 
   /** One LIST: the count is in the newest decided key's name. */
-  async count(): Promise<number> {
-    return (await this.#protocol.view()).top?.count ?? 0
+  async count(first?: ListPage): Promise<number> {
+    return (await this.#protocol.view(first)).top?.count ?? 0
   }
 
   append(message: Message, expectedIndex?: number): Promise<MessageRecord> {
@@ -108,9 +110,9 @@ export class S3MessageLog {
     this.#head = null
   }
 
-  async read(offset = 0, limit?: number): Promise<MessageRecord[]> {
+  async read(offset = 0, limit?: number, first?: ListPage): Promise<MessageRecord[]> {
     for (let attempt = 0; ; attempt++) {
-      const view = await this.#protocol.view()
+      const view = await this.#protocol.view(attempt === 0 ? first : undefined)
       const count = view.top?.count ?? 0
       const end = limit === undefined ? count : Math.min(count, offset + limit)
       if (offset >= end) return []
@@ -166,7 +168,12 @@ export class S3MessageLog {
         updatedAt: time,
       }))
       const tail = extendTail(head.tail, records)
-      const outcome = await this.#protocol.decide(head.slot + 1, head, tail, expectedIndex !== undefined)
+      const slot = head.slot + 1
+      const outcome = await this.#protocol.decide(slot, head, tail, {
+        giveUpIfContended: expectedIndex !== undefined,
+        fromRound: this.#contended?.slot === slot ? this.#contended.highest + 1 : 1,
+      })
+      if (outcome.kind === 'contended') this.#contended = { slot, highest: outcome.highest }
       if (outcome.kind === 'won') {
         this.#head = { slot: head.slot + 1, value: outcome.value, tail }
         return records
@@ -213,7 +220,7 @@ export class S3MessageLog {
         throw error
       }
       if (planned.tail === null) return planned.result
-      const outcome = await this.#protocol.decide(head.slot + 1, head, planned.tail, false)
+      const outcome = await this.#protocol.decide(head.slot + 1, head, planned.tail)
       this.#head =
         outcome.kind === 'won' ? { slot: head.slot + 1, value: outcome.value, tail: planned.tail } : null
       if (outcome.kind === 'won') return planned.result

@@ -10,6 +10,8 @@ import { type RetryPolicy, withRetries } from './s3-retry-policy.ts'
 
 export interface ListPage {
   keys: string[]
+  /** ETag of each key in `keys` (without quotes), in the same order. */
+  etags: string[]
   /** Common prefixes, when listed with a delimiter. */
   folders: string[]
   truncated: boolean
@@ -20,13 +22,23 @@ export interface StoredText {
   etag: string | undefined
 }
 
+export interface Condition {
+  /** Only if no object has the key (`If-None-Match: *`). */
+  ifNoneMatch?: boolean
+  /** Only if the object still has this ETag (`If-Match`). */
+  ifMatch?: string
+}
+
+/** An ETag without its quotes: how LIST, GET and PUT answers are compared and sent. */
+export const bareEtag = (etag: string): string => etag.replaceAll('"', '')
+
 /** The five S3 calls the repository makes, each with retries, 404 as null, failures as StorageError. */
 export class S3ObjectStore {
   readonly client: S3Client
   readonly bucket: string
   readonly policy: RetryPolicy
-  /** Send `If-None-Match` / `If-Match` where a guard is useful (see S3SessionRepositoryOptions). */
-  readonly conditionalWrites: boolean
+  /** Send `If-None-Match` / `If-Match` on `put` (set once the store is known to honour them). */
+  conditionalWrites: boolean
 
   constructor(client: S3Client, bucket: string, policy: RetryPolicy, conditionalWrites: boolean) {
     this.client = client
@@ -46,7 +58,7 @@ export class S3ObjectStore {
           abortSignal,
         })
         const text = (await response.Body?.transformToString('utf-8')) ?? ''
-        return { text, etag: response.ETag }
+        return { text, etag: response.ETag === undefined ? undefined : bareEtag(response.ETag) }
       } catch (error) {
         // Only a definite "no such key" is absence; every other failure stays a failure.
         if (isNotFound(error)) return null
@@ -59,16 +71,32 @@ export class S3ObjectStore {
    * Writes `text` at `key`. With `ifNoneMatch`/`ifMatch` (and `conditionalWrites` on) the store
    * may refuse with 412; that returns false. Stores that ignore the headers always return true.
    */
-  async put(key: string, text: string, condition: { ifNoneMatch?: boolean; ifMatch?: string } = {}) {
-    const guard = this.conditionalWrites
-      ? {
-          ...(condition.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
-          ...(condition.ifMatch === undefined ? {} : { IfMatch: condition.ifMatch }),
-        }
-      : {}
+  async put(key: string, text: string, condition: Condition = {}): Promise<boolean> {
+    return (await this.write(key, text, this.conditionalWrites ? condition : {})) !== null
+  }
+
+  /**
+   * Writes `text` at `key`, sending `condition` whatever `conditionalWrites` says (the
+   * conditional-write log, on a store known to honour it). Returns the new ETag (without quotes),
+   * or null when the store refused with 412 (or 409 for `ifNoneMatch`: a retried PUT whose first
+   * attempt landed meets its own object, which the caller tells apart by reading it).
+   */
+  async write(
+    key: string,
+    text: string,
+    condition: Condition = {},
+    /** Counts the attempts made: a 412 on the first one cannot be our own earlier PUT. */
+    attempts: { count: number } = { count: 0 },
+  ): Promise<string | null> {
+    const guard = {
+      ...(condition.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+      // Without quotes: Ceph 16 compares the bare ETag; AWS S3 accepts both forms.
+      ...(condition.ifMatch === undefined ? {} : { IfMatch: bareEtag(condition.ifMatch) }),
+    }
     return withRetries(this.policy, 'write', this.where(key), async (abortSignal) => {
+      attempts.count++
       try {
-        await this.client.send(
+        const response = await this.client.send(
           new PutObjectCommand({
             Bucket: this.bucket,
             Key: key,
@@ -78,11 +106,10 @@ export class S3ObjectStore {
           }),
           { abortSignal },
         )
-        return true
+        return bareEtag(response.ETag ?? '')
       } catch (error) {
-        if (statusOf(error) === 412) return false
-        // A retried guarded PUT whose first attempt landed meets its own object: 409/412 both mean taken.
-        if (statusOf(error) === 409 && condition.ifNoneMatch) return false
+        if (statusOf(error) === 412) return null
+        if (statusOf(error) === 409 && condition.ifNoneMatch) return null
         throw error
       }
     })
@@ -104,8 +131,10 @@ export class S3ObjectStore {
         }),
         { abortSignal },
       )
+      const contents = (response.Contents ?? []).filter((item) => item.Key !== undefined)
       return {
-        keys: (response.Contents ?? []).flatMap((item) => (item.Key === undefined ? [] : [item.Key])),
+        keys: contents.map((item) => item.Key as string),
+        etags: contents.map((item) => bareEtag(item.ETag ?? '')),
         folders: (response.CommonPrefixes ?? []).flatMap((item) => (item.Prefix ? [item.Prefix] : [])),
         truncated: response.IsTruncated === true,
       }
@@ -113,10 +142,13 @@ export class S3ObjectStore {
   }
 
   /** Every key under `prefix`, page by page (pages follow the last key, never a server token). */
-  async *listAll(prefix: string, startAfter?: string): AsyncGenerator<string[]> {
+  async *listAll(prefix: string, startAfter?: string, maxKeys?: number): AsyncGenerator<string[]> {
     let after = startAfter
     for (;;) {
-      const page = await this.list(prefix, after === undefined ? {} : { startAfter: after })
+      const page = await this.list(prefix, {
+        ...(after === undefined ? {} : { startAfter: after }),
+        ...(maxKeys === undefined ? {} : { maxKeys }),
+      })
       if (page.keys.length > 0) yield page.keys
       const last = page.keys.at(-1)
       if (!page.truncated || last === undefined) return

@@ -3,6 +3,7 @@ import { ConfigurationError } from '../../errors/configuration-error.ts'
 import type { Message } from '../../messages/message.ts'
 import {
   DamagedRecordError,
+  RecordNotFoundError,
   StorageError,
   UnsupportedSchemaVersionError,
 } from '../../session/session-errors.ts'
@@ -14,6 +15,7 @@ import {
   SCHEMA_VERSION,
   type SessionRecord,
   sessionRecordSchema,
+  updatedSessionRecord,
   validMessage,
 } from '../../session/session-records.ts'
 import type {
@@ -23,10 +25,12 @@ import type {
   SessionPage,
   SessionRef,
   SessionRepository,
+  SessionUpdate,
   UnreadableSession,
 } from '../../session/session-repository.ts'
+import { type LogLayout, S3AgentLog } from './s3-agent-log.ts'
+import { storeEnforcesConditionalWrites } from './s3-conditional-probe.ts'
 import { KeyLayout } from './s3-key-layout.ts'
-import { S3MessageLog } from './s3-message-log.ts'
 import { S3ObjectStore } from './s3-object-store.ts'
 import { encode } from './s3-record-codec.ts'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, sleep } from './s3-retry-policy.ts'
@@ -46,11 +50,14 @@ export interface S3SessionRepositoryOptions {
   segmentSize?: number
   retry?: Partial<RetryPolicy>
   /**
-   * Also send `If-None-Match`/`If-Match` (AWS S3 since 2024, MinIO, R2). Correctness never needs
-   * them; where honoured they make agent-record revisions strictly grow and let only one
-   * `createSession` win. Leave off for stores that reject the headers. Default false.
+   * Whether to use the store's conditional writes (`If-None-Match: *`, `If-Match`: AWS S3 since
+   * 2024, R2, MinIO, Ceph RGW). With them a new agent log keeps one object per message, claimed
+   * by a conditional PUT (an append is one request); without them, slots agreed with Disk Paxos
+   * over plain PUT and LIST. `'auto'` (the default) probes the store once per client, bucket and
+   * prefix before starting a new log. Either way an existing log keeps the layout it was started
+   * in, so devices configured differently never split one history. docs/s3-storage-format.md.
    */
-  conditionalWrites?: boolean
+  conditionalWrites?: boolean | 'auto'
 }
 
 const DEFAULT_PAGE = 100
@@ -73,7 +80,10 @@ export class S3SessionRepository implements SessionRepository {
   readonly #store: S3ObjectStore
   readonly #layout: KeyLayout
   readonly #segmentSize: number
-  readonly #logs = new Map<string, S3MessageLog>()
+  readonly #logs = new Map<string, S3AgentLog>()
+  readonly #conditionalWrites: boolean | 'auto'
+  /** ETag and revision of agent records this handle wrote or read (used where If-Match holds). */
+  readonly #agentVersions = new Map<string, { etag: string; revision: number }>()
 
   constructor(options: S3SessionRepositoryOptions) {
     if (!options.bucket) throw new ConfigurationError('S3SessionRepository needs a bucket name.')
@@ -96,7 +106,8 @@ export class S3SessionRepository implements SessionRepository {
         maxAttempts: 1,
       })
     const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry }
-    this.#store = new S3ObjectStore(client, options.bucket, policy, options.conditionalWrites ?? false)
+    this.#conditionalWrites = options.conditionalWrites ?? 'auto'
+    this.#store = new S3ObjectStore(client, options.bucket, policy, this.#conditionalWrites === true)
   }
 
   // Sessions
@@ -117,6 +128,20 @@ export class S3SessionRepository implements SessionRepository {
     return this.#readRecord(this.#layout.sessionRecord(sessionId), (text, where) =>
       parseRecord(sessionRecordSchema, text, where),
     )
+  }
+
+  /**
+   * Title and metadata: a read and a PUT of the session record; two updates at once, the later PUT
+   * wins whole. Not yet here (the S3 layout's owner adds them): `updatedAt` following appends, and
+   * listing newest first; today `updatedAt` follows updates and listing is in key order.
+   */
+  async updateSession({ sessionId, title, metadata }: SessionUpdate): Promise<SessionRecord> {
+    const key = this.#layout.sessionRecord(sessionId)
+    const current = await this.readSession({ sessionId })
+    if (!current) throw new RecordNotFoundError(`s3://${this.bucket}/${key}`)
+    const record = updatedSessionRecord(current, { title, metadata }, now())
+    await this.#store.put(key, encode(record))
+    return record
   }
 
   async listSessions(options: ListSessionsOptions = {}): Promise<SessionPage> {
@@ -163,48 +188,76 @@ export class S3SessionRepository implements SessionRepository {
     // behind; a later delete removes them.
     for await (const keys of this.#store.listAll(dir)) await this.#store.deleteMany(keys)
     for (const [key, log] of this.#logs) if (key.startsWith(dir)) log.forget()
+    for (const key of [...this.#agentVersions.keys()])
+      if (key.startsWith(dir)) this.#agentVersions.delete(key)
   }
 
   // Agents
 
   async writeAgent(write: AgentWrite): Promise<AgentRecord> {
     const key = this.#layout.agentRecord(write)
+    // Where the store enforces If-Match, the version this handle last wrote or read is enough:
+    // a stale one gets 412 and the record is read again. Elsewhere it is read every time.
+    let known = this.#store.conditionalWrites ? this.#agentVersions.get(key) : undefined
     for (let attempt = 0; ; attempt++) {
-      const stored = await this.#store.get(key)
-      let revision = 0
-      if (stored) {
-        try {
-          revision = (parseRecord(agentRecordSchema, stored.text, this.#store.where(key)).revision ?? 0) + 1
-        } catch (error) {
-          // A damaged agent record is replaced (it holds no messages), its bytes kept aside first
-          // as a damaged message's are; a newer format is never replaced.
-          if (!(error instanceof DamagedRecordError)) throw error
-          const keptAs = this.#layout.agentLayout(write).quarantine(`agent.json-${Date.now()}.damaged`)
-          await this.#store.put(keptAs, stored.text)
-        }
-      }
+      const version = known ?? (await this.#agentVersion(key, write))
       const record: AgentRecord = {
         schemaVersion: SCHEMA_VERSION,
         sessionId: write.sessionId,
         agentId: write.agentId,
-        revision,
+        revision: version.etag === undefined ? 0 : version.revision + 1,
         state: write.state,
         conversationManagerState: write.conversationManagerState,
         windowStart: write.windowStart,
         updatedAt: now(),
       }
-      const condition = stored?.etag === undefined ? { ifNoneMatch: true } : { ifMatch: stored.etag }
-      if (await this.#store.put(key, encode(record), condition)) return record
+      const condition = version.etag === undefined ? { ifNoneMatch: true } : { ifMatch: version.etag }
+      const text = encode(record)
+      const etag = this.#store.conditionalWrites
+        ? await this.#store.write(key, text, condition)
+        : await this.#store.put(key, text).then(() => undefined)
+      if (etag !== null) {
+        if (etag !== undefined) this.#rememberAgent(key, { etag, revision: record.revision })
+        return record
+      }
       // Only with conditional writes: another writer got in between; read its revision and retry.
+      known = undefined
       if (attempt >= 8) throw new StorageError('write', `${this.#store.where(key)} (it kept changing)`)
     }
   }
 
+  /** The stored agent record's revision and ETag; a damaged one's bytes are kept aside first. */
+  async #agentVersion(key: string, ref: AgentRef): Promise<{ etag: string | undefined; revision: number }> {
+    const stored = await this.#store.get(key)
+    if (!stored) return { etag: undefined, revision: -1 }
+    try {
+      const revision = parseRecord(agentRecordSchema, stored.text, this.#store.where(key)).revision ?? 0
+      return { etag: stored.etag, revision }
+    } catch (error) {
+      // A damaged agent record is replaced (it holds no messages), its bytes kept aside first
+      // as a damaged message's are; a newer format is never replaced.
+      if (!(error instanceof DamagedRecordError)) throw error
+      const keptAs = this.#layout.agentLayout(ref).quarantine(`agent.json-${Date.now()}.damaged`)
+      await this.#store.put(keptAs, stored.text)
+      return { etag: stored.etag, revision: -1 }
+    }
+  }
+
+  #rememberAgent(key: string, version: { etag: string; revision: number }): void {
+    this.#agentVersions.delete(key)
+    this.#agentVersions.set(key, version)
+    const oldest = this.#agentVersions.keys().next().value
+    if (this.#agentVersions.size > MAX_LOGS && oldest !== undefined) this.#agentVersions.delete(oldest)
+  }
+
   async readAgent(ref: AgentRef): Promise<AgentRecord | null> {
-    return this.#readRecord(
-      this.#layout.agentRecord(ref),
-      (text, where) => parseRecord(agentRecordSchema, text, where) as AgentRecord,
-    )
+    const key = this.#layout.agentRecord(ref)
+    return this.#readRecord(key, (text, where, etag) => {
+      const record = parseRecord(agentRecordSchema, text, where) as AgentRecord
+      // Kept whatever the mode: writeAgent uses it only once the store is known to enforce If-Match.
+      if (etag !== undefined) this.#rememberAgent(key, { etag, revision: record.revision ?? 0 })
+      return record
+    })
   }
 
   async listAgents({ sessionId }: SessionRef): Promise<AgentRecord[]> {
@@ -270,7 +323,17 @@ export class S3SessionRepository implements SessionRepository {
 
   // Internals
 
-  #log(ref: AgentRef): S3MessageLog {
+  /** The layout a new log starts in: conditional writes where the store enforces them. */
+  async #newLogLayout(): Promise<LogLayout> {
+    const enforced =
+      this.#conditionalWrites === 'auto'
+        ? await storeEnforcesConditionalWrites(this.#store, this.prefix)
+        : this.#conditionalWrites
+    if (enforced) this.#store.conditionalWrites = true
+    return enforced ? 'messages' : 'slots'
+  }
+
+  #log(ref: AgentRef): S3AgentLog {
     const dir = this.#layout.agentDir(ref)
     let log = this.#logs.get(dir)
     if (!log) {
@@ -278,7 +341,17 @@ export class S3SessionRepository implements SessionRepository {
         const oldest = this.#logs.keys().next().value
         if (oldest !== undefined) this.#logs.delete(oldest)
       }
-      log = new S3MessageLog(this.#store, this.#layout.agentLayout(ref), ref, this.#segmentSize)
+      log = new S3AgentLog(
+        this.#store,
+        this.#layout.agentLayout(ref),
+        ref,
+        this.#segmentSize,
+        () => this.#newLogLayout(),
+        // A log in the message layout was started on a store that enforces conditional writes.
+        () => {
+          if (this.#conditionalWrites !== false) this.#store.conditionalWrites = true
+        },
+      )
       this.#logs.set(dir, log)
     }
     return log
@@ -288,12 +361,15 @@ export class S3SessionRepository implements SessionRepository {
    * GET and parse a small mutable record. One re-read on damage: some S3-compatible servers
    * (s3rver) let a GET see an object halfway through being replaced; real damage stays damaged.
    */
-  async #readRecord<T>(key: string, parse: (text: string, where: string) => T): Promise<T | null> {
+  async #readRecord<T>(
+    key: string,
+    parse: (text: string, where: string, etag: string | undefined) => T,
+  ): Promise<T | null> {
     for (let attempt = 0; ; attempt++) {
       const stored = await this.#store.get(key)
       if (stored === null) return null
       try {
-        return parse(stored.text, this.#store.where(key))
+        return parse(stored.text, this.#store.where(key), stored.etag)
       } catch (error) {
         if (!(error instanceof DamagedRecordError) || attempt > 0) throw error
         await sleep(50)

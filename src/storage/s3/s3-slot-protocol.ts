@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { DamagedRecordError, StorageError } from '../../session/session-errors.ts'
 import { type AgentKeys, type Ballot, ballotName, compareBallots, type SlotKey } from './s3-key-layout.ts'
-import type { S3ObjectStore } from './s3-object-store.ts'
+import type { ListPage, S3ObjectStore } from './s3-object-store.ts'
 import { decodeTail, encode, type Tail, tailEnd } from './s3-record-codec.ts'
 import { sleep } from './s3-retry-policy.ts'
 
@@ -45,14 +45,20 @@ export type SlotOutcome =
   | { kind: 'lost'; view: LogView }
   /** The log changed under us (deleted, or the base is gone): start again from a fresh read. */
   | { kind: 'restart' }
-  /** `giveUpIfContended` was set and another writer competes; nothing of ours can be decided. */
-  | { kind: 'contended' }
+  /**
+   * `giveUpIfContended` was set and a higher ballot competes before any accept of ours exists:
+   * nothing of ours can be decided (our prepare is removed). `highest` is the highest round seen,
+   * for the caller's next proposal at this slot to start above it.
+   */
+  | { kind: 'contended'; highest: number }
 
 const MAX_ROUNDS = 64
 /** Keys per LIST of the log: the newest slots and the newest decided key, in the usual case. */
 const LIST_PAGE = 12
 /** Sweep old slots' keys every this many slots. */
 const SWEEP_EVERY = 8
+/** List the whole log for garbage every this many slots (a multiple of SWEEP_EVERY). */
+const FULL_SWEEP_EVERY = 512
 
 export class SlotProtocol {
   readonly store: S3ObjectStore
@@ -63,15 +69,22 @@ export class SlotProtocol {
     this.keys = keys
   }
 
-  /** Lists the log from its newest key until the newest decided slot is seen: usually one request. */
-  async view(): Promise<LogView> {
+  /**
+   * Lists the log from its newest key until the newest decided slot is seen: usually one request.
+   * `first` is a page already listed from the top of the log (the layout check's).
+   */
+  async view(first?: ListPage): Promise<LogView> {
     const slots = new Map<number, SlotKey[]>()
     let startAfter: string | undefined
+    let given = first
     for (;;) {
-      const page = await this.store.list(this.keys.log, {
-        maxKeys: LIST_PAGE,
-        ...(startAfter === undefined ? {} : { startAfter }),
-      })
+      const page =
+        given ??
+        (await this.store.list(this.keys.log, {
+          maxKeys: LIST_PAGE,
+          ...(startAfter === undefined ? {} : { startAfter }),
+        }))
+      given = undefined
       for (const key of page.keys) {
         const parsed = this.keys.parse(key)
         const group = slots.get(parsed.slot) ?? []
@@ -100,15 +113,24 @@ export class SlotProtocol {
    * tail was decided. A proposal whose value was ever accepted is driven to a decision before
    * returning, so it can never be decided later behind the caller's back: a lost append really
    * wrote no message, which is what `expectedIndex` promises and what keeps retries from
-   * duplicating a message.
+   * duplicating a message. Prepares left by crashed writers are outbid, never waited for: a
+   * proposal that gives up (`giveUpIfContended`, for a compare-and-append, which then reports a
+   * conflict and is retried by its caller) starts its next try above every round it saw
+   * (`fromRound`). Until 0.1 the retry started at round 1, below the leftovers of writers killed
+   * mid-slot, and lost to them every time: a restore's repair failed (issue 9).
    */
-  async decide(slot: number, base: Base, tail: Tail, giveUpIfContended: boolean): Promise<SlotOutcome> {
+  async decide(
+    slot: number,
+    base: Base,
+    tail: Tail,
+    options: { giveUpIfContended?: boolean; fromRound?: number } = {},
+  ): Promise<SlotOutcome> {
     // A fresh writer ID per proposal: a ballot (and so a key) is never reused, even by one process
     // proposing twice at the same slot from a stale view. Reusing one would overwrite a decided tail.
     const writer = randomBytes(8).toString('hex')
-    let round = 1
-    let ours: string | undefined
+    let round = Math.max(1, options.fromRound ?? 1)
     let oursAccepted = false
+    let ours: string | undefined
     for (let attempt = 0; attempt < MAX_ROUNDS; attempt++) {
       const ballot: Ballot = { round, writer }
       // Named before the PUT: a PUT that fails may still have landed, and its key must be ours.
@@ -139,10 +161,16 @@ export class SlotProtocol {
         return { kind: 'lost', view }
       }
       if (state.kind === 'restart') return state
-      // Outbid. If none of our accepts exists, our tail can never be chosen: safe to stop here.
-      if (giveUpIfContended && !oursAccepted) return { kind: 'contended' }
+      // Outbid. If none of our accepts exists, our tail can never be chosen: a compare-and-append
+      // may stop here (fewer duelling proposers), removing its prepare, which nobody can adopt.
+      if (options.giveUpIfContended && !oursAccepted) {
+        await this.#dropLoser(slot, view, writer)
+        return { kind: 'contended', highest: Math.max(round, state.highest) }
+      }
       round = Math.max(round, state.highest) + 1
-      await sleep(Math.random() * Math.min(400, 10 * 2 ** Math.min(attempt, 6)))
+      // Full-jitter backoff up to 3 s: a round is 4 requests, and with several devices on a slow
+      // store (hundreds of ms a round) a 400 ms ceiling let 6 of them collide for 64 rounds.
+      await sleep(Math.random() * Math.min(3_000, 10 * 2 ** Math.min(attempt, 9)))
     }
     throw new StorageError(
       'append to',
@@ -211,11 +239,15 @@ export class SlotProtocol {
           if (parsed.kind === 'prepare' && ballotName(parsed.ballot) !== value) doomed.push(key)
         }
       }
-      const older = await this.store.list(this.keys.log, {
-        startAfter: this.keys.belowSlot(slot),
-        maxKeys: 200,
-      })
-      for (const key of older.keys) if (this.keys.parse(key).kind !== 'decided') doomed.push(key)
+      // Older slots: one page of 200 keys (the last ~50 slots) every sweep; the whole log every
+      // FULL_SWEEP_EVERY-th slot and after an update, so garbage however far back (a crashed
+      // writer's prepare, a failed sweep's leftovers) is reached at a bounded cost per slot.
+      const full = slot % FULL_SWEEP_EVERY === 0 || tail.appended === 0
+      const pageSize = full ? 1000 : 200
+      for await (const page of this.store.listAll(this.keys.log, this.keys.belowSlot(slot), pageSize)) {
+        for (const key of page) if (this.keys.parse(key).kind !== 'decided') doomed.push(key)
+        if (!full) break
+      }
       // A rewritten segment's old revision holds the text a redaction removed.
       for (const rewrite of tail.rewrites) doomed.push(this.keys.segment(rewrite.segment, rewrite.previous))
       await this.store.deleteMany(doomed)

@@ -1,0 +1,38 @@
+import { z } from 'zod'
+import { parseRecord } from '../../session/session-records.ts'
+
+/**
+ * A pack holds copies of `PACK_SIZE` consecutive messages of a conditional-write log, written
+ * once by the writer that claimed the last of them, so a restore reads a window with a few GETs
+ * instead of one per message. Each entry names the ETag of the message object it copies; a
+ * reader uses an entry only when that ETag is still the one LIST reports, so a pack can be stale
+ * (after a redaction) or partial but never wrong. Messages larger than `PACK_COPY_LIMIT` are not
+ * copied: large content is uploaded once. Version history: 1 (tether-agents 0.2).
+ */
+
+export const PACK_SIZE = 8
+export const PACK_COPY_LIMIT = 16 * 1024
+
+export const packSchema = z.object({
+  schemaVersion: z.literal(1),
+  kind: z.literal('pack'),
+  /** Index of `entries[0]`. */
+  start: z.number().int().nonnegative(),
+  entries: z.array(
+    z.object({
+      etag: z.string(),
+      /** The stored record, verbatim; absent for a message too large to copy. */
+      record: z.unknown().optional(),
+    }),
+  ),
+})
+export type Pack = z.infer<typeof packSchema>
+
+export function decodePack(text: string, where: string): Pack {
+  return parseRecord(packSchema, text, where)
+}
+
+/** The first index of the pack that ends at `index`, if a pack ends there. */
+export const packStart = (last: number): number => last - PACK_SIZE + 1
+export const packEndingAt = (index: number): number =>
+  Math.floor(index / PACK_SIZE) * PACK_SIZE + PACK_SIZE - 1
