@@ -172,9 +172,7 @@ export class FileSessionRepository implements SessionRepository {
    * record is left alone. For `tether sessions repair`; a format 1 session is migrated first, its
    * damaged `session.json` carried over as it is.
    */
-  async recoverSessionRecord({
-    sessionId,
-  }: SessionRef): Promise<{ record: SessionRecord; keptAs?: string }> {
+  async recoverSessionRecord({ sessionId }: SessionRef): Promise<{ record: SessionRecord; keptAs?: string }> {
     const dir = this.#sessionDir(sessionId)
     const path = join(dir, DATABASE_NAME)
     const database = await this.#run('open', path, async () => {
@@ -211,18 +209,29 @@ export class FileSessionRepository implements SessionRepository {
 
   async writeAgent(write: AgentWrite): Promise<AgentRecord> {
     const database = await this.#writable(write.sessionId, write.agentId)
-    const build = (previous: AgentRecord | null): AgentRecord => ({
-      schemaVersion: SCHEMA_VERSION,
-      sessionId: write.sessionId,
-      agentId: write.agentId,
-      revision: (previous?.revision ?? -1) + 1,
-      state: write.state,
-      conversationManagerState: write.conversationManagerState,
-      windowStart: write.windowStart,
-      updatedAt: now(),
-    })
+    let stateReplaced = false
+    const build = (previous: AgentRecord | null): AgentRecord => {
+      stateReplaced = previous !== null && JSON.stringify(previous.state) !== JSON.stringify(write.state)
+      return {
+        schemaVersion: SCHEMA_VERSION,
+        sessionId: write.sessionId,
+        agentId: write.agentId,
+        revision: (previous?.revision ?? -1) + 1,
+        state: write.state,
+        conversationManagerState: write.conversationManagerState,
+        windowStart: write.windowStart,
+        updatedAt: now(),
+      }
+    }
     try {
-      return await this.#run('write agent', database.path, () => database.writeAgent(write.agentId, build))
+      const record = await this.#run('write agent', database.path, () =>
+        database.writeAgent(write.agentId, build),
+      )
+      // Replaced agent state (the app's data; e.g. plaintext sealed by encryptSession) must not stay
+      // in the database file's old page or the WAL, as for updateMessage. A write that only moves the
+      // window (most turns) keeps the same state and costs no checkpoint.
+      if (stateReplaced) await this.#checkpoint(database)
+      return record
     } catch (error) {
       // Replacing a damaged agent record (a restore reset it): its bytes are kept aside first, as a
       // damaged message's are. A record from a newer format is never replaced.
@@ -393,6 +402,9 @@ export class FileSessionRepository implements SessionRepository {
    */
   async #writable(sessionId: string, agentId?: string): Promise<SessionDatabase> {
     const dir = this.#sessionDir(sessionId)
+    // Agent IDs are keys inside session.db, not folder names, but are held to the same rule: an
+    // ID that is not well-formed Unicode would become another ID's UTF-8 and share its history.
+    if (agentId !== undefined) encodeStorageName(agentId, 'agent ID')
     const path = join(dir, DATABASE_NAME)
     return this.#run('open', path, async () => {
       let database = await this.#pool.get(path)

@@ -26,7 +26,9 @@ export function unsealed(
   const bytes = row.record
   const checksum = row.checksum
   // Which record it is decides what a repair does: the roster is rebuilt with the session record.
-  const options = { kind: kind === 'agent' ? 'agent' : kind === 'session' || kind === 'roster' ? 'session' : 'message' } as const
+  const options = {
+    kind: kind === 'agent' ? 'agent' : kind === 'session' || kind === 'roster' ? 'session' : 'message',
+  } as const
   if (!(bytes instanceof Uint8Array) || !(checksum instanceof Uint8Array)) {
     throw new DamagedRecordError(location, 'a column has the wrong type', index, options)
   }

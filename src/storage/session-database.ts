@@ -350,7 +350,8 @@ export class SessionDatabase {
     const row = this.#get('SELECT record, checksum FROM session WHERE id = 0')
     const location = this.path
     // initialize() writes the schema and this row in one transaction: without it, data was lost.
-    if (!row) throw new DamagedRecordError(location, 'the session record is missing', undefined, { kind: 'session' })
+    if (!row)
+      throw new DamagedRecordError(location, 'the session record is missing', undefined, { kind: 'session' })
     return parseRecord(
       sessionRecordSchema,
       utf8(unsealed(row, 'session', '', location)),
@@ -372,7 +373,8 @@ export class SessionDatabase {
       return null
     }
     const record = parseRecord(agentRecordSchema, utf8(unsealed(row, 'agent', agentId, location)), location)
-    if (record.agentId !== agentId) throw new DamagedRecordError(location, `holds agent "${record.agentId}"`, undefined, { kind: 'agent' })
+    if (record.agentId !== agentId)
+      throw new DamagedRecordError(location, `holds agent "${record.agentId}"`, undefined, { kind: 'agent' })
     return record as AgentRecord
   }
 
@@ -386,7 +388,8 @@ export class SessionDatabase {
     const row = this.#get('SELECT record, checksum FROM session WHERE id = 1')
     // initialize() writes the roster with the session record: without it, data was lost.
     // The roster is part of the session record: `tether sessions repair` rebuilds both.
-    if (!row) throw new DamagedRecordError(this.path, 'the agent roster is missing', undefined, { kind: 'session' })
+    if (!row)
+      throw new DamagedRecordError(this.path, 'the agent roster is missing', undefined, { kind: 'session' })
     const bytes = unsealed(row, 'roster', '', this.path)
     try {
       return parseRecord(rosterSchema, utf8(bytes), this.path)

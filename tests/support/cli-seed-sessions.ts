@@ -71,14 +71,53 @@ export async function damageMessageFile(directory: string, sessionId: string, in
   )
 }
 
-/** Overwrites a session's own record with bytes that are not a record; returns the file's path. */
+/**
+ * Overwrites a session's own record (row 0; the agent roster in row 1 stays) with bytes that are
+ * not a record; returns the file's path.
+ */
 export async function damageSessionRecord(directory: string, sessionId: string): Promise<string> {
-  tamper(directory, sessionId, 'UPDATE session SET record = ?', Buffer.from('{"schemaVersion":1,'))
+  tamper(
+    directory,
+    sessionId,
+    'UPDATE session SET record = ? WHERE id = 0',
+    Buffer.from('{"schemaVersion":1,'),
+  )
   return join(directory, encodeStorageName(sessionId), 'session.db')
 }
 
+/** Overwrites an agent's record with bytes that are not a record. */
+export async function damageAgentRecord(
+  directory: string,
+  sessionId: string,
+  agentId = 'default',
+): Promise<void> {
+  tamper(
+    directory,
+    sessionId,
+    'UPDATE agents SET record = ? WHERE agent_id = ?',
+    Buffer.from('garbage'),
+    agentId,
+  )
+}
+
+/** The stored bytes of a session's own record (row 0 of its database), as text. */
+export function storedSessionRecord(directory: string, sessionId: string): string {
+  const db = new DatabaseSync(join(directory, encodeStorageName(sessionId), 'session.db'))
+  try {
+    const row = db.prepare('SELECT record FROM session WHERE id = 0').get()
+    return Buffer.from(row?.record as Uint8Array).toString('utf8')
+  } finally {
+    db.close()
+  }
+}
+
 /** Changes a row of a file session's database behind the repository's back. */
-function tamper(directory: string, sessionId: string, sql: string, ...values: (Uint8Array | number)[]): void {
+function tamper(
+  directory: string,
+  sessionId: string,
+  sql: string,
+  ...values: (Uint8Array | number | string)[]
+): void {
   const db = new DatabaseSync(join(directory, encodeStorageName(sessionId), 'session.db'))
   try {
     db.prepare(sql).run(...values)
