@@ -48,7 +48,7 @@ export function sessionIdFromLocation(location: string): string | undefined {
  * 2: the ID is written as JSON) or `…/<name>/agent.json` (format 1 and S3 keys).
  */
 export function agentIdFromLocation(location: string): string | undefined {
-  const quoted = /\/session\.db \(agent ("(?:[^"\\]|\\.)*")/.exec(location)?.[1]
+  const quoted = /[\\/]session\.db \(agent ("(?:[^"\\]|\\.)*")/.exec(location)?.[1]
   if (quoted !== undefined) {
     try {
       const id: unknown = JSON.parse(quoted)

@@ -16,12 +16,14 @@ export const command = defineCommand({
 
   async run(input, context) {
     const store = await openStoreFlag(input, context)
-    const repository = store.repository
-    if (!(repository instanceof FileSessionRepository)) {
+    if (store.spec.kind !== 'file') {
       throw new UsageError(
         `${store.label} is not a file store; only file stores have an older format to migrate.`,
       )
     }
+    // The file repository itself, also under --key-file: migration moves records as they are
+    // (sealed or not) and opens none of them.
+    const repository = new FileSessionRepository({ directory: store.spec.directory })
     const { sessions, unreadable } = await listAllSessions(repository)
     let migrated = 0
     for (const { sessionId } of sessions) {
