@@ -138,6 +138,12 @@ export const commandTable: CommandSpec[] = [
     load: () => import('./commands/sessions-verify.ts'),
   },
   {
+    name: 'sessions migrate',
+    description: 'Move file sessions in the older format (a file per message) to the current one',
+    options: sessionOptions,
+    load: () => import('./commands/sessions-migrate.ts'),
+  },
+  {
     name: 'sessions encrypt',
     args: '[id]',
     description: 'Seal a session stored in plaintext with --key-file (adopting encryption is never silent)',

@@ -33,3 +33,29 @@ export function idFromLocation(location: string, file: string): string | undefin
   const name = parts.at(-2)
   return name === undefined ? undefined : decodeStorageName(name)
 }
+
+/**
+ * The session ID from where a damaged record lives: `…/<name>/session.db` (file format 2, also
+ * with an ` (agent …)` suffix), `…/<name>/session.json` (format 1 and S3 keys).
+ */
+export function sessionIdFromLocation(location: string): string | undefined {
+  const path = location.replace(/ \(agent .*$/s, '')
+  return idFromLocation(path, 'session.db') ?? idFromLocation(path, 'session.json')
+}
+
+/**
+ * The agent ID from where a damaged agent record lives: `…/session.db (agent "<id>")` (file format
+ * 2: the ID is written as JSON) or `…/<name>/agent.json` (format 1 and S3 keys).
+ */
+export function agentIdFromLocation(location: string): string | undefined {
+  const quoted = /[\\/]session\.db \(agent ("(?:[^"\\]|\\.)*")/.exec(location)?.[1]
+  if (quoted !== undefined) {
+    try {
+      const id: unknown = JSON.parse(quoted)
+      return typeof id === 'string' ? id : undefined
+    } catch {
+      return undefined
+    }
+  }
+  return idFromLocation(location, 'agent.json')
+}

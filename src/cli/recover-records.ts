@@ -1,10 +1,10 @@
-import { mkdir, readdir, rename } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { DamagedRecordError, UnsupportedSchemaVersionError } from '../session/session-errors.ts'
 import type { SessionRecord } from '../session/session-records.ts'
 import { SCHEMA_VERSION } from '../session/session-records.ts'
 import { RecoveryError } from './cli-errors.ts'
-import { decodeStorageName, idFromLocation } from './decode-storage-name.ts'
+import { agentIdFromLocation, decodeStorageName } from './decode-storage-name.ts'
 import type { OpenStore } from './store.ts'
 
 /** A session or agent record a repair kept aside and rebuilt (or would, in a dry run). */
@@ -49,11 +49,13 @@ export function standInRecord(sessionId: string): SessionRecord {
 }
 
 /**
- * Keeps a damaged session record aside (file stores: `<session>/quarantine/session.json-<ms>.damaged`,
- * by rename, so the bytes are never lost and no reader sees a half-written record) and writes a new
- * one. The session's agents and messages are untouched.
+ * Keeps a damaged session record aside and writes a new one (file stores:
+ * `FileSessionRepository.recoverSessionRecord`, which copies the record's bytes to
+ * `<session>/quarantine/session-record-<ms>.damaged` and rebuilds the record and the agent roster
+ * in one transaction). The session's agents and messages are untouched: the record lives in the
+ * same `session.db` as every message, so the file is never moved aside whole.
  */
-/** A store that can rebuild its own damaged session record (S3SessionRepository). */
+/** A store that can rebuild its own damaged session record (the file and S3 repositories). */
 interface SessionRecordRecovery {
   recoverSessionRecord(ref: { sessionId: string }): Promise<{ keptAs?: string }>
 }
@@ -63,35 +65,29 @@ export async function rebuildSessionRecord(
   sessionId: string,
   damaged: DamagedRecordError,
 ): Promise<RecordRepair> {
-  if (store.spec.kind !== 'file') {
-    const base = store.base as Partial<SessionRecordRecovery>
-    if (typeof base.recoverSessionRecord !== 'function') {
-      throw new RecoveryError(
-        `${damaged.message} This store cannot rebuild it: copy ${damaged.location} aside, delete that object, then run \`tether sessions repair ${sessionId}\` again.`,
-      )
-    }
-    const { keptAs } = await base.recoverSessionRecord({ sessionId })
-    return {
-      record: 'session',
-      detail: `${damaged.reason}; the damaged bytes were kept at ${keptAs ?? damaged.location}`,
-      written: true,
-    }
+  // The store's own repository, under any encryption layer: a rebuilt record has no title or
+  // metadata, so there is nothing to seal, and an encrypted store reads it as it is.
+  const base = store.base as Partial<SessionRecordRecovery>
+  if (typeof base.recoverSessionRecord !== 'function') {
+    throw new RecoveryError(
+      `${damaged.message} This store cannot rebuild it: copy ${damaged.location} aside, delete that object, then run \`tether sessions repair ${sessionId}\` again.`,
+    )
   }
-  const keptAs = join(dirname(damaged.location), 'quarantine', `session.json-${Date.now()}.damaged`)
-  await mkdir(dirname(keptAs), { recursive: true, mode: 0o700 })
-  await rename(damaged.location, keptAs)
-  await store.repository.createSession({ sessionId })
+  const { keptAs } = await base.recoverSessionRecord({ sessionId })
   return {
     record: 'session',
-    detail: `${damaged.reason}; the damaged bytes were kept at ${keptAs}`,
-    written: true,
+    detail:
+      keptAs === undefined
+        ? `${damaged.reason}; it reads intact now, nothing was replaced`
+        : `${damaged.reason}; the damaged bytes were kept at ${keptAs}`,
+    written: keptAs !== undefined,
   }
 }
 
 /**
  * Resets every damaged agent record of the session (state emptied, window from message 0, as a
  * restore does); the repository keeps the damaged bytes aside when it replaces the record. The
- * agent ID comes from the record's folder name. In a dry run, reports the first one only (the
+ * agent ID comes from where the record lives. In a dry run, reports the first one only (the
  * listing cannot go past it without writing).
  */
 export async function resetDamagedAgents(
@@ -106,7 +102,7 @@ export async function resetDamagedAgents(
       return repairs
     } catch (error) {
       if (!(error instanceof DamagedRecordError) || error.kind !== 'agent') throw error
-      const agentId = idFromLocation(error.location, 'agent.json')
+      const agentId = agentIdFromLocation(error.location)
       if (agentId === undefined || repairs.some((repair) => repair.agentId === agentId)) {
         throw new RecoveryError(
           `${error.message} Its agent ID cannot be told from ${error.location}: move that record aside by hand, then repair again.`,
@@ -154,7 +150,8 @@ export async function findLeftoverSessions(
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue
     const location = join(directory, entry.name)
     const inside = await readdir(location)
-    if (inside.includes('session.json') || inside.length === 0) continue
+    // session.db: file format 2; session.json: a session still in format 1 (read as it is).
+    if (inside.includes('session.db') || inside.includes('session.json') || inside.length === 0) continue
     found.push({
       sessionId: decodeStorageName(entry.name) ?? location,
       location,

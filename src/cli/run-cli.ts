@@ -72,7 +72,7 @@ function buildProgram(name: string, specs: CommandSpec[], group: string | undefi
   if (group === undefined) {
     program.command(
       'sessions <command>',
-      'Manage stored sessions: list, show, export, import, delete, repair, verify, copy (tether sessions --help)',
+      'Manage stored sessions: list, show, export, import, delete, repair, verify, migrate, encrypt, copy (tether sessions --help)',
     )
   }
   for (const option of globalOptions) program.option(option.flags, option.description)

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs/promises'
 import { join } from 'node:path'
-import { TetherError } from '../errors/tether-error.ts'
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { Message } from '../messages/message.ts'
 import {
   DamagedRecordError,
@@ -12,15 +12,12 @@ import {
 import { sessionPage } from '../session/session-list-page.ts'
 import {
   type AgentRecord,
-  agentRecordSchema,
   type MessageRecord,
-  messageRecordSchema,
-  parseRecord,
   SCHEMA_VERSION,
   type SessionRecord,
-  sessionRecordSchema,
   updatedSessionRecord,
   validMessage,
+  validSessionUpdate,
 } from '../session/session-records.ts'
 import type {
   AgentRef,
@@ -34,7 +31,10 @@ import type {
 } from '../session/session-repository.ts'
 import { defaultSessionsDirectory } from './default-sessions-directory.ts'
 import { DurableFiles, type FileOperations, isErrno } from './durable-files.ts'
-import { findHead } from './find-head.ts'
+import { DATABASE_NAME, migrateLegacySession } from './file-session-migration.ts'
+import { LegacyFileSessions } from './legacy-file-sessions.ts'
+import type { SessionDatabase } from './session-database.ts'
+import { SessionDatabasePool, withRetries } from './session-database-pool.ts'
 import { encodeStorageName } from './storage-name.ts'
 
 export interface FileSessionRepositoryOptions {
@@ -48,33 +48,29 @@ export interface FileSessionRepositoryOptions {
   fileOperations?: FileOperations
 }
 
-const INDEX_DIGITS = 12
 const DEFAULT_PAGE = 100
-/**
- * How many message files a range read opens at once. Opening a whole range together ran out of
- * descriptors (EMFILE) on long sessions; batches keep a read of any length under this many.
- */
-const READ_BATCH = 64
+/** Messages read per query: a long history is read in bounded pieces, yielding between them. */
+const READ_BATCH = 500
+/** Format 1 message files read at once: bounded descriptors. */
+const LEGACY_BATCH = 64
 
 /**
- * Sessions as files on one device. Layout (docs/storage-format.md has the full story):
+ * Sessions as files on one device, one SQLite database per session (docs/storage-format.md):
  *
- *   <directory>/<session>/session.json
- *   <directory>/<session>/agents/<agent>/agent.json
- *   <directory>/<session>/agents/<agent>/messages/000000000000.json   one file per message
- *   <directory>/<session>/agents/<agent>/quarantine/<index>-<time>.damaged
+ *   <directory>/<session>/session.db                       format 2: every record, sealed
+ *   <directory>/<session>/session.db-wal, session.db-shm   SQLite's write-ahead log, while in use
+ *   <directory>/<session>/agents/<agent>/quarantine/…      damaged bytes kept aside
  *
- * `<session>` and `<agent>` are `encodeStorageName` of the IDs, so no ID can point outside
- * `directory`. A message file appears under its final name only once complete and fsynced
- * (exclusive `link`), so indexes have no gaps, a crash never leaves a torn record under a real
- * name, and two processes racing for one index cannot both win it.
+ * An append is one SQLite transaction: one WAL write and one fsync. Sessions still in format 1
+ * (a JSON file per record) are read as they are and migrated to format 2 by their first write, or
+ * by `tether sessions migrate`. `<session>` and `<agent>` are `encodeStorageName` of the IDs, so no
+ * ID can point outside `directory`.
  */
 export class FileSessionRepository implements SessionRepository {
   readonly directory: string
   readonly #files: DurableFiles
-  /** Lowest index known to be free per agent directory: where the next head search starts. */
-  readonly #headHints = new Map<string, number>()
-  readonly #knownDirectories = new Set<string>()
+  readonly #pool = new SessionDatabasePool()
+  readonly #legacy = new LegacyFileSessions()
 
   constructor(options: FileSessionRepositoryOptions = {}) {
     this.directory = options.directory ?? defaultSessionsDirectory()
@@ -84,87 +80,43 @@ export class FileSessionRepository implements SessionRepository {
   // Sessions
 
   async createSession({ sessionId }: SessionRef): Promise<SessionRecord> {
-    const dir = this.#sessionDir(sessionId)
-    return this.#guard('create session', dir, async () => {
-      const existing = await this.readSession({ sessionId })
-      if (existing) return existing
-      // Not from the cache: another process may have deleted the session since we made it.
-      this.#forgetDirectories(dir)
-      await this.#ensureDirectory(dir)
-      const record: SessionRecord = { schemaVersion: SCHEMA_VERSION, sessionId, createdAt: now() }
-      // Exclusive: when two processes create the same session at once, one record wins and both
-      // return it, instead of the second silently replacing the first.
-      if (await this.#files.writeExclusive(join(dir, 'session.json'), json(record))) return record
-      return (await this.readSession({ sessionId })) ?? record
-    })
+    const existing = await this.readSession({ sessionId })
+    if (existing) return existing
+    const database = await this.#writable(sessionId)
+    return this.#run('create session', database.path, () => database.readSession() as SessionRecord)
   }
 
   async readSession({ sessionId }: SessionRef): Promise<SessionRecord | null> {
-    const dir = this.#sessionDir(sessionId)
-    const text = await this.#readText(join(dir, 'session.json'))
-    return text === null
-      ? null
-      : this.#withActivity(dir, parseRecord(sessionRecordSchema, text, join(dir, 'session.json')))
-  }
-
-  /**
-   * Title and metadata go into session.json (replaced atomically). Two updates at once: the later
-   * rename wins whole. Appends never write session.json, so they cannot undo an update.
-   */
-  async updateSession({ sessionId, title, metadata }: SessionUpdate): Promise<SessionRecord> {
-    const dir = this.#sessionDir(sessionId)
-    const path = join(dir, 'session.json')
-    const text = await this.#readText(path)
-    if (text === null) throw new RecordNotFoundError(path)
-    const record = updatedSessionRecord(
-      parseRecord(sessionRecordSchema, text, path),
-      { title, metadata },
-      now(),
+    return this.#route(
+      sessionId,
+      'read session',
+      (database) => database.readSession(),
+      (dir) => this.#legacy.readSession(dir),
     )
-    await this.#guard('update session', path, () => this.#files.writeReplacing(path, json(record)))
-    return this.#withActivity(dir, record)
   }
 
-  /**
-   * The record with `updatedAt` raised to its latest append, read from the modification time of
-   * each agent's messages directory (a new message file changes it). This costs two system calls
-   * per agent on read and nothing per turn: no session-wide file is rewritten on every append.
-   */
-  async #withActivity(dir: string, record: SessionRecord): Promise<SessionRecord> {
-    const agentsDir = join(dir, 'agents')
-    let latest = record.updatedAt ?? record.createdAt
-    const names = await this.#guard('list agents in', agentsDir, async () => {
-      try {
-        return (await fs.readdir(agentsDir)).filter((name) => !name.startsWith('.'))
-      } catch (error) {
-        if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return []
-        throw error
-      }
-    })
-    for (const name of names) {
-      const messagesDir = join(agentsDir, name, 'messages')
-      const modified = await this.#guard('read the time of', messagesDir, async () => {
-        try {
-          return (await fs.stat(messagesDir)).mtime.toISOString()
-        } catch (error) {
-          if (isErrno(error, 'ENOENT')) return undefined
-          throw error
-        }
-      })
-      if (modified !== undefined && modified > latest) latest = modified
+  /** Sets or clears (null) the title and app metadata; absent fields stay. Throws for an absent session. */
+  async updateSession(input: SessionUpdate): Promise<SessionRecord> {
+    // Checked before anything is opened or migrated: a bad title or metadata writes nothing.
+    validSessionUpdate(input)
+    if (!(await this.readSession(input))) {
+      throw new RecordNotFoundError(join(this.#sessionDir(input.sessionId), DATABASE_NAME))
     }
-    return latest === (record.updatedAt ?? record.createdAt) ? record : { ...record, updatedAt: latest }
+    const database = await this.#writable(input.sessionId)
+    return this.#run('update session', database.path, () =>
+      database.updateSession((current) => updatedSessionRecord(current, input, now())),
+    )
   }
 
   /**
-   * Reads every session record to order them by activity, so a page costs one read per session in
-   * the store, not per session on the page (fine for thousands; an index is the fix beyond that).
+   * Most recently updated first (`updatedAt`, else `createdAt`), paged by an opaque cursor. Reads
+   * every session's record to order them, so a page costs one read per session in the store.
    * Unreadable records are reported with the first page.
    */
   async listSessions(options: ListSessionsOptions = {}): Promise<SessionPage> {
-    const names = await this.#guard('list', this.directory, async () => {
+    const names = await this.#run('list', this.directory, async () => {
       try {
-        return (await fs.readdir(this.directory)).filter((name) => !name.startsWith('.')).sort()
+        return (await fs.readdir(this.directory)).filter((name) => !name.startsWith('.'))
       } catch (error) {
         if (isErrno(error, 'ENOENT')) return []
         throw error
@@ -173,18 +125,15 @@ export class FileSessionRepository implements SessionRepository {
     const records: SessionRecord[] = []
     const unreadable: UnreadableSession[] = []
     for (const name of names) {
-      const path = join(this.directory, name, 'session.json')
-      const text = await this.#readText(path)
-      // A directory without session.json is a creation cut short by a crash: not a session yet.
-      if (text === null) continue
+      const location = join(this.directory, name)
       try {
-        records.push(
-          await this.#withActivity(join(this.directory, name), parseRecord(sessionRecordSchema, text, path)),
-        )
+        const record = await this.#readSessionAt(location)
+        // A directory with no record is a creation cut short by a crash: not a session yet.
+        if (record) records.push(record)
       } catch (error) {
         if (!(error instanceof DamagedRecordError || error instanceof UnsupportedSchemaVersionError))
           throw error
-        unreadable.push({ location: path, reason: error.message })
+        unreadable.push({ location: error.location, reason: error.message })
       }
     }
     const page = sessionPage(records, options, DEFAULT_PAGE)
@@ -195,74 +144,127 @@ export class FileSessionRepository implements SessionRepository {
     const dir = this.#sessionDir(sessionId)
     const name = encodeStorageName(sessionId, 'session ID')
     const doomed = join(this.directory, `.deleted-${name}-${process.pid}-${Date.now()}`)
-    await this.#guard('delete session', dir, async () => {
+    await this.#run('delete session', dir, async () => {
       try {
         // Rename first: the session disappears at once and whole, so a crash mid-delete never
         // leaves a half-deleted session that looks valid; the dot name hides the leftovers.
+        // Other processes' open connections notice at their next use (the path is gone).
         await this.#files.ops.rename(dir, doomed)
       } catch (error) {
         if (isErrno(error, 'ENOENT')) return
         throw error
       }
+      this.#pool.forget(dir)
       await this.#files.syncDirectory(this.directory)
-      for (const key of this.#headHints.keys()) if (key.startsWith(dir)) this.#headHints.delete(key)
-      this.#forgetDirectories(dir)
       await fs.rm(doomed, { recursive: true, force: true })
     })
+  }
+
+  /** Moves a session in format 1 to format 2 now (`tether sessions migrate`); safe to repeat. */
+  async migrateSession({ sessionId }: SessionRef): Promise<'migrated' | 'already' | 'nothing'> {
+    const dir = this.#sessionDir(sessionId)
+    return this.#run('migrate', dir, () => migrateLegacySession(dir, this.#files, { sessionId }))
+  }
+
+  /**
+   * Keeps a damaged session record's bytes aside (`<session>/quarantine/session-record-<ms>.damaged`)
+   * and writes a new one (creation time: now), leaving agents and messages as they are. A readable
+   * record is left alone. For `tether sessions repair`; a format 1 session is migrated first, its
+   * damaged `session.json` carried over as it is.
+   */
+  async recoverSessionRecord({ sessionId }: SessionRef): Promise<{ record: SessionRecord; keptAs?: string }> {
+    const dir = this.#sessionDir(sessionId)
+    const path = join(dir, DATABASE_NAME)
+    const database = await this.#run('open', path, async () => {
+      await migrateLegacySession(dir, this.#files, { sessionId })
+      return this.#pool.get(path)
+    })
+    if (!database) throw new RecordNotFoundError(path)
+    try {
+      const record = await this.#run('read session', path, () => database.readSession())
+      if (record) return { record }
+    } catch (error) {
+      if (!(error instanceof DamagedRecordError)) throw error
+    }
+    const bytes = await this.#run('read', path, () => database.sessionBytes())
+    const quarantine = join(dir, 'quarantine')
+    const keptAs = join(quarantine, `session-record-${Date.now()}.damaged`)
+    await this.#run('keep aside', keptAs, async () => {
+      await this.#files.ensureDirectory(quarantine)
+      await this.#files.writeReplacing(keptAs, bytes ?? new Uint8Array())
+    })
+    const time = now()
+    await this.#run('rebuild the session record of', path, () =>
+      database.rebuildSession({ schemaVersion: SCHEMA_VERSION, sessionId, createdAt: time, updatedAt: time }),
+    )
+    return { record: (await this.readSession({ sessionId })) as SessionRecord, keptAs }
+  }
+
+  /** Closes this handle's open database connections (they are reopened on next use). */
+  close(): void {
+    this.#pool.closeAll()
   }
 
   // Agents
 
   async writeAgent(write: AgentWrite): Promise<AgentRecord> {
-    const dir = this.#agentDir(write)
-    const path = join(dir, 'agent.json')
-    let previous: AgentRecord | null = null
+    const database = await this.#writable(write.sessionId, write.agentId)
+    let stateReplaced = false
+    const build = (previous: AgentRecord | null): AgentRecord => {
+      stateReplaced = previous !== null && JSON.stringify(previous.state) !== JSON.stringify(write.state)
+      return {
+        schemaVersion: SCHEMA_VERSION,
+        sessionId: write.sessionId,
+        agentId: write.agentId,
+        revision: (previous?.revision ?? -1) + 1,
+        state: write.state,
+        conversationManagerState: write.conversationManagerState,
+        windowStart: write.windowStart,
+        updatedAt: now(),
+      }
+    }
     try {
-      previous = await this.readAgent(write)
+      const record = await this.#run('write agent', database.path, () =>
+        database.writeAgent(write.agentId, build),
+      )
+      // Replaced agent state (the app's data; e.g. plaintext sealed by encryptSession) must not stay
+      // in the database file's old page or the WAL, as for updateMessage. A write that only moves the
+      // window (most turns) keeps the same state and costs no checkpoint.
+      if (stateReplaced) await this.#checkpoint(database)
+      return record
     } catch (error) {
       // Replacing a damaged agent record (a restore reset it): its bytes are kept aside first, as a
       // damaged message's are. A record from a newer format is never replaced.
       if (!(error instanceof DamagedRecordError)) throw error
-      await this.#guard('keep aside', path, async () => this.#keepAside(path, dir, 'agent.json'))
+      const bytes = await this.#run('read', database.path, () => database.agentBytes(write.agentId))
+      await this.#keepAside(write, 'agent-record', bytes)
+      return this.#run('write agent', database.path, () => database.replaceAgent(build(null)))
     }
-    const record: AgentRecord = {
-      schemaVersion: SCHEMA_VERSION,
-      sessionId: write.sessionId,
-      agentId: write.agentId,
-      revision: (previous?.revision ?? -1) + 1,
-      state: write.state,
-      conversationManagerState: write.conversationManagerState,
-      windowStart: write.windowStart,
-      updatedAt: now(),
-    }
-    await this.#guard('write agent', path, () =>
-      this.#inDirectory(write, join(dir, 'messages'), () => this.#files.writeReplacing(path, json(record))),
-    )
-    return record
   }
 
   async readAgent(ref: AgentRef): Promise<AgentRecord | null> {
-    const path = join(this.#agentDir(ref), 'agent.json')
-    const text = await this.#readText(path)
-    return text === null ? null : (parseRecord(agentRecordSchema, text, path) as AgentRecord)
+    return this.#route(
+      ref.sessionId,
+      'read agent',
+      (database) => database.readAgent(ref.agentId),
+      (dir) => this.#legacy.readAgent(this.#agentDirIn(dir, ref.agentId)),
+    )
   }
 
   async listAgents({ sessionId }: SessionRef): Promise<AgentRecord[]> {
-    const dir = join(this.#sessionDir(sessionId), 'agents')
-    let names: string[]
-    try {
-      names = (await fs.readdir(dir)).filter((name) => !name.startsWith('.')).sort()
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return []
-      throw new StorageError('list agents in', dir, { cause: error })
-    }
-    const records: AgentRecord[] = []
-    for (const name of names) {
-      const path = join(dir, name, 'agent.json')
-      const text = await this.#readText(path)
-      if (text !== null) records.push(parseRecord(agentRecordSchema, text, path) as AgentRecord)
-    }
-    return records
+    return this.#route(
+      sessionId,
+      'list agents in',
+      (database) => database.listAgents(),
+      async (dir) => {
+        const records: AgentRecord[] = []
+        for (const name of await this.#legacy.agentNames(dir)) {
+          const record = await this.#legacy.readAgent(join(dir, 'agents', name))
+          if (record) records.push(record)
+        }
+        return records
+      },
+    )
   }
 
   // Messages
@@ -271,88 +273,108 @@ export class FileSessionRepository implements SessionRepository {
     input: AgentRef & { message: Message; expectedIndex?: number },
   ): Promise<MessageRecord> {
     const message = validMessage(input.message, 'message to append')
-    const dir = join(this.#agentDir(input), 'messages')
-    return this.#guard('append a message to', dir, () =>
-      this.#inDirectory(input, dir, () => this.#appendIn(dir, input, message)),
+    const database = await this.#writable(input.sessionId, input.agentId)
+    const record = await this.#run('append a message to', database.path, () =>
+      database.append(input.agentId, input.expectedIndex, (index) => {
+        const time = now()
+        return {
+          schemaVersion: SCHEMA_VERSION,
+          sessionId: input.sessionId,
+          agentId: input.agentId,
+          index,
+          revision: 0,
+          message,
+          createdAt: time,
+          updatedAt: time,
+        }
+      }),
     )
-  }
-
-  async #appendIn(
-    dir: string,
-    input: AgentRef & { expectedIndex?: number },
-    message: Message,
-  ): Promise<MessageRecord> {
-    let index = input.expectedIndex ?? (await this.#head(dir))
-    for (;;) {
-      const time = now()
-      const record: MessageRecord = {
-        schemaVersion: SCHEMA_VERSION,
-        sessionId: input.sessionId,
-        agentId: input.agentId,
-        index,
-        revision: 0,
-        message,
-        createdAt: time,
-        updatedAt: time,
-      }
-      const target = join(dir, indexName(index))
-      const temp = await this.#files.writeTemp(target, json(record))
-      if (await this.#files.publishExclusive(temp, target)) {
-        this.#headHints.set(dir, index + 1)
-        return record
-      }
-      // Another writer took this index between our head search and our link. The record
-      // embeds its index, so the temp file is written again for the next free one.
-      await this.#files.removeQuietly(temp)
-      if (input.expectedIndex !== undefined) {
-        throw new SessionConflictError(input.sessionId, input.agentId, input.expectedIndex)
-      }
-      index = await this.#head(dir, index + 1)
+    if (record === null) {
+      throw new SessionConflictError(input.sessionId, input.agentId, input.expectedIndex ?? -1)
     }
+    return record
   }
 
   async readMessages(input: AgentRef & { offset?: number; limit?: number }): Promise<MessageRecord[]> {
-    const dir = join(this.#agentDir(input), 'messages')
     const offset = input.offset ?? 0
-    const head = await this.#guard('read messages in', dir, () => this.#head(dir))
-    const end = input.limit === undefined ? head : Math.min(head, offset + input.limit)
-    const records: MessageRecord[] = []
-    for (let start = offset; start < end; start += READ_BATCH) {
-      const indexes = Array.from({ length: Math.min(READ_BATCH, end - start) }, (_, i) => start + i)
-      records.push(...(await Promise.all(indexes.map((index) => this.#readMessage(dir, index)))))
-    }
-    return records
+    return this.#route(
+      input.sessionId,
+      'read messages in',
+      async (database) => {
+        const count = await this.#run('count messages in', database.path, () => database.count(input.agentId))
+        const end = input.limit === undefined ? count : Math.min(count, offset + input.limit)
+        const records: MessageRecord[] = []
+        // Bounded pieces, each its own query; records below the count never move, so the pieces
+        // join into one consistent history even while other processes append.
+        for (let from = offset; from < end; from += READ_BATCH) {
+          const to = Math.min(end, from + READ_BATCH)
+          records.push(
+            ...(await this.#run('read', database.path, () => database.readBatch(input.agentId, from, to))),
+          )
+          if (to < end) await yieldToEventLoop()
+        }
+        return records
+      },
+      async (dir) => {
+        const agentDir = this.#agentDirIn(dir, input.agentId)
+        const count = await this.#legacy.countMessages(agentDir)
+        const end = input.limit === undefined ? count : Math.min(count, offset + input.limit)
+        const records: MessageRecord[] = []
+        for (let from = offset; from < end; from += LEGACY_BATCH) {
+          const indexes = Array.from({ length: Math.min(LEGACY_BATCH, end - from) }, (_, i) => from + i)
+          records.push(
+            ...(await Promise.all(indexes.map((index) => this.#legacy.readMessage(agentDir, index)))),
+          )
+        }
+        return records
+      },
+    )
   }
 
   async countMessages(ref: AgentRef): Promise<number> {
-    const dir = join(this.#agentDir(ref), 'messages')
-    return this.#guard('count messages in', dir, () => this.#head(dir))
+    return this.#route(
+      ref.sessionId,
+      'count messages in',
+      (database) => database.count(ref.agentId),
+      (dir) => this.#legacy.countMessages(this.#agentDirIn(dir, ref.agentId)),
+    )
   }
 
   async updateMessage(input: AgentRef & { index: number; message: Message }): Promise<MessageRecord> {
     const message = validMessage(input.message, 'message update')
-    const dir = join(this.#agentDir(input), 'messages')
-    const target = join(dir, indexName(input.index))
-    const current = await this.#readMessage(dir, input.index)
+    if (!(await this.readSession(input))) throw new RecordNotFoundError(this.#messageLocation(input))
+    const database = await this.#writable(input.sessionId, input.agentId)
+    const current = await this.#run('read', database.path, () =>
+      database.readMessage(input.agentId, input.index),
+    )
+    if (!current) throw new RecordNotFoundError(this.#messageLocation(input))
     const record: MessageRecord = { ...current, message, revision: current.revision + 1, updatedAt: now() }
     delete record.damaged
-    // rename replaces the whole file: the old content is not left in any file of the session.
-    await this.#guard('update', target, () => this.#files.writeReplacing(target, json(record)))
+    await this.#run('update', database.path, () => database.replaceMessage(input.agentId, record))
+    await this.#checkpoint(database)
     return record
   }
 
   async quarantineMessage(input: AgentRef & { index: number; placeholder: Message }): Promise<MessageRecord> {
-    const agentDir = this.#agentDir(input)
-    const target = join(agentDir, 'messages', indexName(input.index))
-    const bytes = await this.#guard('read', target, () => fs.readFile(target))
+    const placeholder = validMessage(input.placeholder, 'placeholder message')
+    const database = await this.#writable(input.sessionId, input.agentId)
     let reason: string
     try {
-      return parseRecord(messageRecordSchema, bytes.toString('utf8'), target, input.index) as MessageRecord
+      const current = await this.#run('read', database.path, () =>
+        database.readMessage(input.agentId, input.index),
+      )
+      if (current) return current
+      reason = 'the record is missing'
     } catch (error) {
-      if (!TetherError.isInstance(error) || error.code !== 'damaged-record') throw error
-      reason = (error as TetherError & { reason: string }).reason
+      if (!(error instanceof DamagedRecordError)) throw error
+      reason = error.reason
     }
-    const keptAs = this.#quarantinePath(agentDir, indexName(input.index))
+    const bytes = await this.#run('read', database.path, () =>
+      database.messageBytes(input.agentId, input.index),
+    )
+    // Keep the damaged bytes first: a crash between the two steps leaves a copy and the damaged
+    // record, and the next repair simply does it again.
+    const keptAs = await this.#keepAside(input, `message-${String(input.index).padStart(12, '0')}`, bytes)
     const time = now()
     const record: MessageRecord = {
       schemaVersion: SCHEMA_VERSION,
@@ -360,133 +382,141 @@ export class FileSessionRepository implements SessionRepository {
       agentId: input.agentId,
       index: input.index,
       revision: 1,
-      message: validMessage(input.placeholder, 'placeholder message'),
+      message: placeholder,
       createdAt: time,
       updatedAt: time,
       damaged: { reason, keptAs },
     }
-    await this.#guard('quarantine', target, async () => {
-      // Keep the damaged bytes first: a crash between the two steps leaves a copy and the damaged
-      // record, and the next repair simply does it again.
-      await this.#keepAside(target, agentDir, indexName(input.index), keptAs, bytes)
-      await this.#files.writeReplacing(target, json(record))
-    })
+    const replaced = await this.#run('quarantine', database.path, () =>
+      database.replaceMessage(input.agentId, record),
+    )
+    if (!replaced) throw new RecordNotFoundError(this.#messageLocation(input))
     return record
   }
 
   // Internals
 
-  #quarantinePath(agentDir: string, name: string): string {
-    return join(agentDir, 'quarantine', `${name}-${Date.now()}.damaged`)
+  /**
+   * The session's format 2 database, created (or migrated from format 1) if needed. Creating the
+   * file is the only step of a session's life that fsyncs a directory.
+   */
+  async #writable(sessionId: string, agentId?: string): Promise<SessionDatabase> {
+    const dir = this.#sessionDir(sessionId)
+    // Agent IDs are keys inside session.db, not folder names, but are held to the same rule: an
+    // ID that is not well-formed Unicode would become another ID's UTF-8 and share its history.
+    if (agentId !== undefined) encodeStorageName(agentId, 'agent ID')
+    const path = join(dir, DATABASE_NAME)
+    return this.#run('open', path, async () => {
+      let database = await this.#pool.get(path)
+      if (!database) {
+        const migrated = await migrateLegacySession(dir, this.#files, {
+          sessionId,
+          ...(agentId ? { agentId } : {}),
+        })
+        if (migrated === 'nothing') await this.#createFile(dir, path)
+        database = await this.#pool.get(path)
+        if (!database) throw new StorageError('open', path)
+      }
+      const opened = database
+      const time = now()
+      await withRetries('create session', path, async () =>
+        opened.initialize({ schemaVersion: SCHEMA_VERSION, sessionId, createdAt: time, updatedAt: time }),
+      )
+      return opened
+    })
   }
 
-  /** Copies a damaged file's bytes into the agent's quarantine directory, durably; returns the copy's path. */
-  async #keepAside(
-    path: string,
-    agentDir: string,
-    name: string,
-    keptAs = this.#quarantinePath(agentDir, name),
-    bytes?: Uint8Array,
-  ): Promise<string> {
-    await this.#ensureDirectory(join(agentDir, 'quarantine'))
-    await this.#files.writeReplacing(keptAs, bytes ?? (await fs.readFile(path)))
-    return keptAs
-  }
-
-  async #readMessage(dir: string, index: number): Promise<MessageRecord> {
-    const path = join(dir, indexName(index))
-    const text = await this.#readText(path)
-    if (text === null) throw new RecordNotFoundError(path)
-    const record = parseRecord(messageRecordSchema, text, path, index) as MessageRecord
-    if (record.index !== index) {
-      throw new DamagedRecordError(path, `holds index ${record.index}, not ${index}`, index)
+  async #createFile(dir: string, path: string): Promise<void> {
+    await this.#files.ensureDirectory(dir)
+    try {
+      // Ours first, mode 0600: SQLite gives its -wal and -shm files the database file's mode.
+      await (await this.#files.ops.open(path, 'wx', 0o600)).close()
+    } catch (error) {
+      if (isErrno(error, 'EEXIST')) return // another process created it: both use that one
+      throw error
     }
-    return record
-  }
-
-  async #head(dir: string, from?: number): Promise<number> {
-    const hint = Math.max(from ?? 0, this.#headHints.get(dir) ?? 0)
-    const head = await findHead(hint, (index) => exists(join(dir, indexName(index))))
-    this.#headHints.set(dir, head)
-    return head
+    // The new name must survive a power loss before anything is acknowledged inside it.
+    await this.#files.syncDirectory(dir)
   }
 
   /**
-   * Runs `work` in `dir`, made if missing. The set of directories known to exist is a cache: when
-   * another process deleted the session meanwhile, `work` fails with ENOENT, so the session is
-   * made again (its record too, so it lists) and `work` retried once.
+   * Runs `fromDatabase` on a format 2 session, or `fromLegacy` on a format 1 directory. If the
+   * session was migrated while the format 1 read ran (its files vanish at the end of a migration),
+   * the read is done again from the database, so a reader never mistakes a migration for loss.
    */
-  async #inDirectory<T>(ref: SessionRef, dir: string, work: () => Promise<T>): Promise<T> {
-    await this.#ensureDirectory(dir)
-    try {
-      return await work()
-    } catch (error) {
-      if (!isErrno(error, 'ENOENT')) throw error
-      const sessionDir = this.#sessionDir(ref.sessionId)
-      this.#forgetDirectories(sessionDir)
-      this.#headHints.clear()
-      await this.createSession({ sessionId: ref.sessionId })
-      await this.#ensureDirectory(dir)
-      return work()
+  async #route<T>(
+    sessionId: string,
+    operation: string,
+    fromDatabase: (database: SessionDatabase) => T | Promise<T>,
+    fromLegacy: (dir: string) => Promise<T>,
+  ): Promise<T> {
+    const dir = this.#sessionDir(sessionId)
+    const path = join(dir, DATABASE_NAME)
+    const viaDatabase = async (): Promise<T | undefined> => {
+      const database = await this.#pool.get(path)
+      return database ? this.#run(operation, path, async () => fromDatabase(database)) : undefined
     }
-  }
-
-  #forgetDirectories(prefix: string): void {
-    for (const key of this.#knownDirectories) if (key.startsWith(prefix)) this.#knownDirectories.delete(key)
-  }
-
-  async #ensureDirectory(dir: string): Promise<void> {
-    if (this.#knownDirectories.has(dir)) return
-    await this.#files.ensureDirectory(dir)
-    this.#knownDirectories.add(dir)
-  }
-
-  async #readText(path: string): Promise<string | null> {
+    const first = await this.#run(operation, path, viaDatabase)
+    if (first !== undefined) return first
+    let legacy: { value: T } | { error: unknown }
     try {
-      return await fs.readFile(path, 'utf8')
+      legacy = { value: await fromLegacy(dir) }
     } catch (error) {
-      if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return null
-      throw new StorageError('read', path, { cause: error })
+      legacy = { error }
     }
+    const again = await this.#run(operation, path, viaDatabase)
+    if (again !== undefined) return again
+    if ('error' in legacy) throw legacy.error
+    return legacy.value
   }
 
-  /** Wraps raw I/O failures in a StorageError naming what and where; typed errors pass through. */
-  async #guard<T>(operation: string, location: string, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work()
-    } catch (error) {
-      if (TetherError.isInstance(error)) throw error
-      throw new StorageError(operation, location, { cause: error })
+  async #readSessionAt(dir: string): Promise<SessionRecord | null> {
+    const path = join(dir, DATABASE_NAME)
+    const database = await this.#run('read session', path, () => this.#pool.get(path))
+    if (database) return this.#run('read session', path, async () => database.readSession())
+    return this.#legacy.readSession(dir)
+  }
+
+  /** Copies damaged bytes into the agent's quarantine folder, durably; returns the copy's path. */
+  async #keepAside(ref: AgentRef, name: string, bytes: Uint8Array | null): Promise<string> {
+    const dir = join(this.#agentDirIn(this.#sessionDir(ref.sessionId), ref.agentId), 'quarantine')
+    const keptAs = join(dir, `${name}-${Date.now()}.damaged`)
+    await this.#run('keep aside', keptAs, async () => {
+      await this.#files.ensureDirectory(dir)
+      await this.#files.writeReplacing(keptAs, bytes ?? new Uint8Array())
+    })
+    return keptAs
+  }
+
+  /** After a replacement: the old bytes must not stay in the WAL. Retries while readers hold it. */
+  async #checkpoint(database: SessionDatabase): Promise<void> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if (await this.#run('checkpoint', database.path, async () => database.checkpoint())) return
+      await new Promise((resolve) => setTimeout(resolve, 20))
     }
+    throw new StorageError(
+      'remove the replaced record from the write-ahead log of',
+      `${database.path} (other processes kept reading it; the update is stored, and the next checkpoint removes the old bytes)`,
+    )
+  }
+
+  #run<T>(operation: string, location: string, work: () => T | Promise<T>): Promise<T> {
+    return withRetries(operation, location, async () => work())
+  }
+
+  #messageLocation(input: AgentRef & { index: number }): string {
+    return `${join(this.#sessionDir(input.sessionId), DATABASE_NAME)} (agent ${JSON.stringify(input.agentId)}, message ${input.index})`
   }
 
   #sessionDir(sessionId: string): string {
     return join(this.directory, encodeStorageName(sessionId, 'session ID'))
   }
 
-  #agentDir({ sessionId, agentId }: AgentRef): string {
-    return join(this.#sessionDir(sessionId), 'agents', encodeStorageName(agentId, 'agent ID'))
+  #agentDirIn(sessionDir: string, agentId: string): string {
+    return join(sessionDir, 'agents', encodeStorageName(agentId, 'agent ID'))
   }
-}
-
-function indexName(index: number): string {
-  return `${String(index).padStart(INDEX_DIGITS, '0')}.json`
-}
-
-function json(value: unknown): string {
-  return `${JSON.stringify(value)}\n`
 }
 
 function now(): string {
   return new Date().toISOString()
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await fs.access(path)
-    return true
-  } catch (error) {
-    if (isErrno(error, 'ENOENT')) return false
-    throw error
-  }
 }

@@ -3,7 +3,12 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FileSessionRepository } from '../../src/index.ts'
 import { runTether } from '../support/cli-run.ts'
-import { seedChat } from '../support/cli-seed-sessions.ts'
+import {
+  damageAgentRecord,
+  damageSessionRecord,
+  seedChat,
+  storedSessionRecord,
+} from '../support/cli-seed-sessions.ts'
 import { openAIStream } from '../support/openai-wire-format.ts'
 import { useTempDirectories } from '../support/temp-directory.ts'
 import { WireServer } from '../support/wire-server.ts'
@@ -31,26 +36,25 @@ describe('every damaged record can be recovered from the CLI, and nothing is los
       expect(show.stdout).toContain(text)
   }
 
-  it('a damaged session.json: show names it and points at repair; repair keeps it aside and rebuilds it', async () => {
+  it('a damaged session record: show names it and points at repair; repair keeps it aside and rebuilds it', async () => {
     const { directory, flag } = await store('broken')
-    const record = join(directory, 'broken', 'session.json')
-    await writeFile(record, '{"schemaVersion":1,')
+    await damageSessionRecord(directory, 'broken')
 
     const show = await runTether(['sessions', 'show', 'broken', '--store', flag])
     expect(show.code).toBe(1)
     expect(show.stderr).toMatch(
-      /Damaged session record at .*session\.json: .*`tether sessions repair SESSION` keeps it aside and rebuilds it/,
+      /Damaged session record at .*session\.db: checksum mismatch.*`tether sessions repair SESSION` keeps it aside and rebuilds it/,
     )
 
     const dry = await runTether(['sessions', 'repair', 'broken', '--store', flag, '--dry-run'])
     expect(dry.code).toBe(0)
     expect(dry.stdout).toMatch(/damaged-session-record\s+would repair/)
-    expect(await readFile(record, 'utf8')).toBe('{"schemaVersion":1,')
+    expect(storedSessionRecord(directory, 'broken')).toBe('{"schemaVersion":1,')
 
     const repair = await runTether(['sessions', 'repair', 'broken', '--store', flag])
     expect(repair.code, repair.stderr).toBe(0)
     expect(repair.stdout).toMatch(
-      /damaged-session-record\s+repaired\s+not valid JSON .* kept at .*quarantine/,
+      /damaged-session-record\s+repaired\s+checksum mismatch.* kept at .*quarantine/,
     )
     const kept = await readdir(join(directory, 'broken', 'quarantine'))
     expect(await readFile(join(directory, 'broken', 'quarantine', kept[0] ?? ''), 'utf8')).toBe(
@@ -60,26 +64,27 @@ describe('every damaged record can be recovered from the CLI, and nothing is los
     expect((await runTether(['sessions', 'verify', '--store', flag])).code).toBe(0)
   })
 
-  it('a damaged agent.json: errors say "agent record", repair resets it keeping the bytes, every message stays', async () => {
+  it('a damaged agent record: errors say "agent record", repair resets it keeping the bytes, every message stays', async () => {
     const { directory, flag } = await store('agentless')
-    const record = join(directory, 'agentless', 'agents', 'default', 'agent.json')
-    await writeFile(record, 'garbage')
+    await damageAgentRecord(directory, 'agentless')
     const show = await runTether(['sessions', 'show', 'agentless', '--store', flag])
     expect(show.code).toBe(1)
-    expect(show.stderr).toMatch(/Damaged agent record at .*agent\.json: not valid JSON/)
+    expect(show.stderr).toMatch(
+      /Damaged agent record at .*session\.db \(agent "default"\): checksum mismatch/,
+    )
     expect(show.stderr).not.toContain('session record')
 
     const repair = await runTether(['sessions', 'repair', 'agentless', '--store', flag])
     expect(repair.code, repair.stderr).toBe(0)
     expect(repair.stdout).toMatch(/^default\s+-\s+damaged-agent-record\s+repaired/m)
     const kept = await readdir(join(directory, 'agentless', 'agents', 'default', 'quarantine'))
-    expect(kept.some((name) => name.startsWith('agent.json'))).toBe(true)
+    expect(kept.some((name) => name.startsWith('agent-record'))).toBe(true)
     await expectAllMessages(flag, 'agentless')
   })
 
   it('chat reports a damaged agent record as the agent record, not as "message 0"', async () => {
     const { directory, flag } = await store('user-1')
-    await writeFile(join(directory, 'user-1', 'agents', 'default', 'agent.json'), 'garbage')
+    await damageAgentRecord(directory, 'user-1')
     server.reply(openAIStream({ text: 'Still here.' }))
     const chat = await runTether(
       [
@@ -99,7 +104,7 @@ describe('every damaged record can be recovered from the CLI, and nothing is los
     )
     expect(chat.code, chat.stderr).toBe(0)
     expect(chat.stderr).toMatch(
-      /^repaired the agent record: not valid JSON .*agent\.json; agent state was reset/m,
+      /^repaired the agent record: checksum mismatch.*session\.db \(agent "default"\); agent state was reset/m,
     )
     expect(chat.stderr).not.toContain('repaired message 0')
     expect(server.body(0).messages).toHaveLength(5)
@@ -107,19 +112,17 @@ describe('every damaged record can be recovered from the CLI, and nothing is los
 
   it('delete needs no readable record, and removes leftovers that verify finds', async () => {
     const { directory, flag } = await store('broken', 'kept')
-    await writeFile(join(directory, 'broken', 'session.json'), 'garbage')
+    await damageSessionRecord(directory, 'broken')
     const deleted = await runTether(['sessions', 'delete', 'broken', '--store', flag])
     expect(deleted.code, deleted.stderr).toBe(0)
     expect(deleted.stdout).toContain('deleted session broken from')
     expect(await readdir(directory)).toEqual(['kept'])
 
-    // A delete that raced a writer: the writer recreated the agent's folder, with no session record.
-    const leftover = join(directory, 'ghost', 'agents', 'default', 'messages')
+    // A delete that raced a writer: the writer, keeping damaged bytes aside, recreated the agent's
+    // folder after the session's database was gone, so records are stored with no session record.
+    const leftover = join(directory, 'ghost', 'agents', 'default', 'quarantine')
     await mkdir(leftover, { recursive: true })
-    await writeFile(
-      join(leftover, '000000000000.json'),
-      await readFile(join(directory, 'kept', 'agents', 'default', 'messages', '000000000000.json')),
-    )
+    await writeFile(join(leftover, 'message-000000000000-1.damaged'), '{"schemaVersion":1,')
     const verify = await runTether(['sessions', 'verify', '--store', flag])
     expect(verify.code).toBe(3)
     expect(verify.stdout).toMatch(
@@ -135,7 +138,7 @@ describe('every damaged record can be recovered from the CLI, and nothing is los
 
   it('copy --all backs up a session whose record is damaged, with every message', async () => {
     const { directory, flag } = await store('healthy', 'broken')
-    await writeFile(join(directory, 'broken', 'session.json'), '{"schemaVersion":1,')
+    await damageSessionRecord(directory, 'broken')
     const backup = `file:${await tempDirectory()}`
     const copy = await runTether(['sessions', 'copy', '--all', '--store', flag, '--to', backup])
     expect(copy.code, copy.stdout + copy.stderr).toBe(0)

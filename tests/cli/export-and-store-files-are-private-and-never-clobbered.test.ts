@@ -30,7 +30,10 @@ describe('files the CLI and the store write are private, and export never clobbe
     expect(imported.code).toBe(0)
     expect((await stat(store)).mode & 0o777).toBe(0o700)
     const all = await modes(store)
-    expect(all.filter((entry) => entry.dir).length).toBeGreaterThan(2)
+    // The session's folder and its database (format 2: every record in session.db, with SQLite's
+    // -wal and -shm files while open) are all there is to check; each must be private.
+    expect(all.filter((entry) => entry.dir).map((entry) => entry.path)).toEqual([join(store, 'user-42')])
+    expect(all.map((entry) => entry.path)).toContain(join(store, 'user-42', 'session.db'))
     for (const entry of all) expect(entry.mode, entry.path).toBe(entry.dir ? 0o700 : 0o600)
   })
 
@@ -56,13 +59,13 @@ describe('files the CLI and the store write are private, and export never clobbe
     expect(await readFile(precious, 'utf8')).toBe('do not lose me')
 
     // An attacker plants a symlink at the output path pointing at the store's own record.
-    const record = join(store, 'user-42', 'session.json')
-    const recordBefore = await readFile(record, 'utf8')
+    const record = join(store, 'user-42', 'session.db')
+    const recordBefore = await readFile(record)
     const trap = join(out, 'trap.json')
     await symlink(record, trap)
     const refused = await runTether(['sessions', 'export', 'user-42', '--store', flag, '--output', trap])
     expect(refused.code).toBe(2)
-    expect(await readFile(record, 'utf8')).toBe(recordBefore)
+    expect((await readFile(record)).equals(recordBefore)).toBe(true)
     const forced = await runTether([
       'sessions',
       'export',
@@ -74,7 +77,7 @@ describe('files the CLI and the store write are private, and export never clobbe
       '--force',
     ])
     expect(forced.code).toBe(0)
-    expect(await readFile(record, 'utf8')).toBe(recordBefore)
+    expect((await readFile(record)).equals(recordBefore)).toBe(true)
     expect((await lstat(trap)).isSymbolicLink()).toBe(false)
     expect((await stat(trap)).mode & 0o777).toBe(0o600)
     expect((await readdir(out)).filter((name) => name.endsWith('.tmp'))).toEqual([])

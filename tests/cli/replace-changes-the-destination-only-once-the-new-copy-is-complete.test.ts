@@ -1,5 +1,6 @@
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { readdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { describe, expect, it } from 'vitest'
 import { FileSessionRepository } from '../../src/index.ts'
 import { runTether, startTether } from '../support/cli-run.ts'
@@ -21,9 +22,25 @@ async function bigExport(template: string, count: number): Promise<string> {
   return JSON.stringify(document)
 }
 
-async function countFiles(directory: string): Promise<number> {
+/** Messages committed so far in the session database(s) under `directory` (0 while there is none). */
+async function countMessages(directory: string): Promise<number> {
   const entries = await readdir(directory, { recursive: true }).catch(() => [] as string[])
-  return entries.filter((name) => name.endsWith('.json')).length
+  let count = 0
+  for (const name of entries.filter((entry) => entry.endsWith('session.db'))) {
+    try {
+      // Read-only, beside the importing process (WAL mode lets a reader in while it writes).
+      const db = new DatabaseSync(join(directory, name), { readOnly: true })
+      try {
+        const row = db.prepare('SELECT count(*) AS n FROM messages WHERE idx < ?').get(2 ** 53 - 1)
+        count += Number(row?.n ?? 0)
+      } finally {
+        db.close()
+      }
+    } catch {
+      // Not created whole yet, or busy for a moment: counted at the next poll.
+    }
+  }
+  return count
 }
 
 describe('--replace changes the destination only once the new copy is complete', () => {
@@ -41,10 +58,10 @@ describe('--replace changes the destination only once the new copy is complete',
     await writeFile(file, await bigExport(template, 600))
 
     const running = startTether(['sessions', 'import', file, '--replace', '--store', flag])
-    // Kill it once the new copy is well under way (files are appearing in its staging folder).
+    // Kill it once the new copy is well under way (messages are committed in its staging folder).
     for (;;) {
       const staging = (await readdir(directory)).find((name) => name.startsWith('.staging-'))
-      if (staging && (await countFiles(join(directory, staging))) > 100) break
+      if (staging && (await countMessages(join(directory, staging))) > 100) break
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
     running.child.kill('SIGKILL')
@@ -82,7 +99,9 @@ describe('--replace changes the destination only once the new copy is complete',
     const shown = await runTether(['sessions', 'show', 'shared', '--store', `file:${to}`])
     expect(shown.stdout).toContain('agent default: 6 messages')
     expect(await readdir(to)).toEqual(['shared'])
-    expect(await readFile(join(to, 'shared', 'session.json'), 'utf8')).toContain('"sessionId":"shared"')
+    expect(await readdir(join(to, 'shared'))).toContain('session.db')
+    const record = await new FileSessionRepository({ directory: to }).readSession({ sessionId: 'shared' })
+    expect(record?.sessionId).toBe('shared')
   })
 
   it('a crash between the two renames of a swap: verify finds the previous copy and says how to put it back', async () => {

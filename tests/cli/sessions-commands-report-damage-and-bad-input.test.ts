@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { FileSessionRepository } from '../../src/index.ts'
 import { runTether } from '../support/cli-run.ts'
-import { damageMessageFile, seedChat } from '../support/cli-seed-sessions.ts'
+import { damageMessageFile, damageSessionRecord, seedChat } from '../support/cli-seed-sessions.ts'
 import { useTempDirectories } from '../support/temp-directory.ts'
 
 describe('tether sessions with damaged records and bad input', () => {
@@ -21,7 +21,7 @@ describe('tether sessions with damaged records and bad input', () => {
     const before = await runTether(['sessions', 'show', 'torn', '--store', flag])
     expect(before.code).toBe(0)
     expect(before.stdout).toMatch(
-      /^#1 {2}\[unreadable: not valid JSON \(25 bytes\) at .*000000000001\.json; run `tether sessions repair torn`\]$/m,
+      /^#1 {2}\[unreadable: checksum mismatch: the stored bytes changed at .*session\.db \(agent "default", message 1\); run `tether sessions repair torn`\]$/m,
     )
     expect(before.stdout).toContain('#2  user\n    Question 2?')
 
@@ -41,7 +41,7 @@ describe('tether sessions with damaged records and bad input', () => {
     }
     expect(shown.agents[0]?.messages[1]?.damaged?.keptAs).toMatch(/quarantine/)
     expect((await runTether(['sessions', 'show', 'torn', '--store', flag])).stdout).toMatch(
-      /^#1 {2}user {2}\[repaired: not valid JSON \(25 bytes\); the damaged bytes are at .*quarantine.*\]\n {4}\[A stored message could not be read/m,
+      /^#1 {2}user {2}\[repaired: checksum mismatch: the stored bytes changed; the damaged bytes are at .*quarantine.*\]\n {4}\[A stored message could not be read/m,
     )
     expect((await runTether(['sessions', 'verify', '--store', flag])).code).toBe(0)
   })
@@ -50,19 +50,19 @@ describe('tether sessions with damaged records and bad input', () => {
     const { directory, flag, repository } = await store()
     await seedChat(repository, 'healthy', 1)
     await seedChat(repository, 'broken', 1)
-    await writeFile(join(directory, 'broken', 'session.json'), '{"schemaVersion":1,')
+    await damageSessionRecord(directory, 'broken')
 
     const list = await runTether(['sessions', 'list', '--store', flag, '--json'])
     expect(list.code).toBe(0)
     const listed = JSON.parse(list.stdout) as { sessions: { sessionId: string; problem?: string }[] }
     expect(listed.sessions.map((session) => session.sessionId)).toContain('healthy')
     const broken = listed.sessions.find((session) => session.problem !== undefined)
-    expect(broken?.sessionId).toContain(join('broken', 'session.json'))
+    expect(broken?.sessionId).toContain(join('broken', 'session.db'))
     expect(broken?.problem).toContain('Damaged session record')
 
     const verify = await runTether(['sessions', 'verify', '--store', flag])
     expect(verify.code).toBe(3)
-    expect(verify.stdout).toMatch(/broken.session\.json\s+unreadable/)
+    expect(verify.stdout).toMatch(/broken.session\.db\s+unreadable/)
 
     const backup = await tempDirectory()
     const copy = await runTether(['sessions', 'copy', '--all', '--store', flag, '--to', `file:${backup}`])
@@ -83,7 +83,7 @@ describe('tether sessions with damaged records and bad input', () => {
     const run = await runTether(['sessions', 'export', 'torn', '--store', flag])
     expect(run.code).toBe(1)
     expect(run.stderr).toMatch(
-      /^tether: Damaged message record at .*000000000000\.json: not valid JSON .*`tether sessions repair SESSION` to keep it aside and put a placeholder in its place\.\n$/,
+      /^tether: Damaged message record at .*session\.db \(agent "default", message 0\): checksum mismatch: .*`tether sessions repair SESSION` to keep it aside and put a placeholder in its place\.\n$/,
     )
   })
 

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { EncryptedSessionRepository, FileSessionRepository } from '../../src/index.ts'
 import { runTether } from '../support/cli-run.ts'
 import { seedChat } from '../support/cli-seed-sessions.ts'
+import { readRow, writeRow } from '../support/file-session-rows.ts'
 import { useTempDirectories } from '../support/temp-directory.ts'
 
 const SECRET = 'Question 1?'
@@ -22,8 +23,7 @@ describe('tether sessions on an encrypted store (--key-file)', () => {
       keys: [{ id: 'k1', key }],
     })
     await seedChat(repository, 'vault', 2)
-    const messageFile = join(directory, 'vault', 'agents', 'default', 'messages', '000000000001.json')
-    return { directory, keyFile, flag: `file:${directory}`, messageFile }
+    return { directory, keyFile, flag: `file:${directory}` }
   }
 
   it('show decrypts with the key file, and shows only ciphertext without it', async () => {
@@ -40,11 +40,14 @@ describe('tether sessions on an encrypted store (--key-file)', () => {
   })
 
   it('verify with the key decrypts what it checks: one altered ciphertext byte is reported, exit 3', async () => {
-    const { flag, keyFile, messageFile } = await encryptedStore()
+    const { directory, flag, keyFile } = await encryptedStore()
     expect((await runTether(['sessions', 'verify', '--store', flag, '--key-file', keyFile])).code).toBe(0)
-    const text = await readFile(messageFile, 'utf8')
+    const message1 = { agent: 'default', message: 1 }
+    const text = readRow(directory, 'vault', message1)
     const at = text.indexOf('tether-sealed:v2:k1:') + 50
-    await writeFile(messageFile, `${text.slice(0, at)}${text[at] === 'A' ? 'B' : 'A'}${text.slice(at + 1)}`)
+    // The row's own SHA-256 is recomputed (anyone with write access can): only the key can tell.
+    const altered = `${text.slice(0, at)}${text[at] === 'A' ? 'B' : 'A'}${text.slice(at + 1)}`
+    writeRow(directory, 'vault', message1, altered, { resealed: true })
 
     // Without the key, verify cannot see the alteration, and says that it could not look.
     const blind = await runTether(['sessions', 'verify', '--store', flag])
@@ -70,7 +73,7 @@ describe('tether sessions on an encrypted store (--key-file)', () => {
     const repair = await runTether(['sessions', 'repair', 'vault', '--store', flag, '--key-file', keyFile])
     expect(repair.code).toBe(1)
     expect(repair.stderr).toMatch(/Cannot decrypt message 1 .*nothing was changed or shown/)
-    expect(await readFile(messageFile, 'utf8')).not.toBe(text)
+    expect(readRow(directory, 'vault', message1)).toBe(altered)
   })
 
   it('a plaintext session is refused under the key until `sessions encrypt` adopts it', async () => {
@@ -91,11 +94,14 @@ describe('tether sessions on an encrypted store (--key-file)', () => {
     expect(adopt.stdout).toContain('session legacy: sealed 3 records now, 0 already sealed')
     const shown = await runTether(['sessions', 'show', 'legacy', '--store', flag, '--key-file', keyFile])
     expect(shown.stdout).toContain(SECRET)
-    const raw = await readFile(
-      join(directory, 'legacy', 'agents', 'default', 'messages', '000000000000.json'),
-      'utf8',
-    )
-    expect(raw).not.toContain(SECRET)
+    expect(readRow(directory, 'legacy', { agent: 'default', message: 0 })).not.toContain(SECRET)
+    // Nor anywhere else at rest: the replaced plaintext is in no page of session.db or its WAL.
+    const files = await readdir(join(directory, 'legacy'), { withFileTypes: true })
+    expect(files.map((entry) => entry.name)).toContain('session.db')
+    for (const entry of files.filter((file) => file.isFile())) {
+      const bytes = await readFile(join(directory, 'legacy', entry.name))
+      expect(bytes.includes(SECRET), entry.name).toBe(false)
+    }
   })
 
   it('a key file others can read, or a malformed one, is a usage error (exit 2) saying how to fix it', async () => {

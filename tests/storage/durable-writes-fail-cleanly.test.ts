@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { FileSessionRepository, StorageError } from '../../src/index.ts'
-import { type FileOperations, nodeFileOperations } from '../../src/storage/durable-files.ts'
+import { DurableFiles, type FileOperations, nodeFileOperations } from '../../src/storage/durable-files.ts'
 import { useTempDirectories } from '../support/temp-directory.ts'
 
 type Step = 'open' | 'write' | 'sync' | 'close' | 'link' | 'directory sync'
@@ -48,40 +48,39 @@ function failingAt(step: Step) {
 const ref = { sessionId: 's', agentId: 'default' }
 const message = { role: 'user' as const, content: [{ type: 'text' as const, text: 'hello' }] }
 
+// DurableFiles writes what is not a database row: a session's new database file (its name made
+// durable), damaged bytes kept aside, and a migration's published copy.
 describe('a durable write that fails at any step', () => {
   const tempDirectory = useTempDirectories()
 
   for (const step of ['open', 'write', 'sync', 'close', 'link'] as const) {
-    it(`fails at ${step}: a StorageError, no record, and no temporary file left behind`, async () => {
+    it(`fails at ${step}: the error propagates, nothing is published, and no temporary file is left`, async () => {
       const directory = await tempDirectory()
       const { ops, state } = failingAt(step)
-      const repository = new FileSessionRepository({ directory, fileOperations: ops })
-      await repository.appendMessage({ ...ref, message })
+      const files = new DurableFiles(ops)
+      const target = join(directory, 'record.json')
       state.armed = true
-      const error = await repository.appendMessage({ ...ref, message }).catch((e: unknown) => e)
-      expect(error).toBeInstanceOf(StorageError)
-      expect((error as StorageError).message).toContain(`injected failure at ${step}`)
+      await expect(files.writeExclusive(target, 'data')).rejects.toThrow(`injected failure at ${step}`)
       state.armed = false
-
-      const files = await readdir(join(directory, 's', 'agents', 'default', 'messages'))
-      expect(files).toEqual(['000000000000.json'])
-      // The session is still usable: the next append takes the free index.
-      expect((await repository.appendMessage({ ...ref, message })).index).toBe(1)
+      expect(await readdir(directory)).toEqual([])
+      // Nothing is in the way: the same write succeeds now.
+      expect(await files.writeExclusive(target, 'data')).toBe(true)
+      expect(await readdir(directory)).toEqual(['record.json'])
     })
   }
 
-  it('fails at the directory sync after publishing: a StorageError, and the record is complete', async () => {
+  it('fails at the directory sync when a session file is created: a StorageError, and the session still works', async () => {
     const directory = await tempDirectory()
     const { ops, state } = failingAt('directory sync')
     const repository = new FileSessionRepository({ directory, fileOperations: ops })
-    await repository.appendMessage({ ...ref, message })
     state.armed = true
     await expect(repository.appendMessage({ ...ref, message })).rejects.toBeInstanceOf(StorageError)
     state.armed = false
-    // The entry may or may not survive a power loss here, so the caller is told; what is on disk is whole.
+    // Nothing was acknowledged; the next append creates what is missing and lands at index 0.
+    expect((await repository.appendMessage({ ...ref, message })).index).toBe(0)
     const records = await new FileSessionRepository({ directory }).readMessages(ref)
-    expect(records.map((record) => record.message)).toEqual([message, message])
-    const files = await readdir(join(directory, 's', 'agents', 'default', 'messages'))
-    expect(files.filter((name) => name.endsWith('.tmp'))).toEqual([])
+    expect(records.map((record) => record.message)).toEqual([message])
+    const names = await readdir(join(directory, 's'))
+    expect(names.filter((name) => name.endsWith('.tmp'))).toEqual([])
   })
 })

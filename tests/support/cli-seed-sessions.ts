@@ -1,5 +1,5 @@
-import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { z } from 'zod'
 import { Agent, FileSessionRepository, RepositorySessionManager, tool } from '../../src/index.ts'
 import type { SessionRepository } from '../../src/session/session-repository.ts'
@@ -60,17 +60,70 @@ export async function seedInterruptedToolCall(
   await repository.writeAgent({ ...ref, state: {}, conversationManagerState: null, windowStart: 0 })
 }
 
-/** Overwrites a stored message file with bytes that are not a record (a torn write, a bad disk). */
+/** Overwrites a stored message record with bytes that are not a record (a torn write, a bad disk). */
 export async function damageMessageFile(directory: string, sessionId: string, index: number): Promise<void> {
-  const file = join(
+  tamper(
     directory,
-    encodeStorageName(sessionId),
-    'agents',
-    'default',
-    'messages',
-    `${String(index).padStart(12, '0')}.json`,
+    sessionId,
+    'UPDATE messages SET record = ? WHERE idx = ?',
+    Buffer.from('{"schemaVersion":1,"sessi'),
+    index,
   )
-  await writeFile(file, '{"schemaVersion":1,"sessi')
+}
+
+/**
+ * Overwrites a session's own record (row 0; the agent roster in row 1 stays) with bytes that are
+ * not a record; returns the file's path.
+ */
+export async function damageSessionRecord(directory: string, sessionId: string): Promise<string> {
+  tamper(
+    directory,
+    sessionId,
+    'UPDATE session SET record = ? WHERE id = 0',
+    Buffer.from('{"schemaVersion":1,'),
+  )
+  return join(directory, encodeStorageName(sessionId), 'session.db')
+}
+
+/** Overwrites an agent's record with bytes that are not a record. */
+export async function damageAgentRecord(
+  directory: string,
+  sessionId: string,
+  agentId = 'default',
+): Promise<void> {
+  tamper(
+    directory,
+    sessionId,
+    'UPDATE agents SET record = ? WHERE agent_id = ?',
+    Buffer.from('garbage'),
+    agentId,
+  )
+}
+
+/** The stored bytes of a session's own record (row 0 of its database), as text. */
+export function storedSessionRecord(directory: string, sessionId: string): string {
+  const db = new DatabaseSync(join(directory, encodeStorageName(sessionId), 'session.db'))
+  try {
+    const row = db.prepare('SELECT record FROM session WHERE id = 0').get()
+    return Buffer.from(row?.record as Uint8Array).toString('utf8')
+  } finally {
+    db.close()
+  }
+}
+
+/** Changes a row of a file session's database behind the repository's back. */
+function tamper(
+  directory: string,
+  sessionId: string,
+  sql: string,
+  ...values: (Uint8Array | number | string)[]
+): void {
+  const db = new DatabaseSync(join(directory, encodeStorageName(sessionId), 'session.db'))
+  try {
+    db.prepare(sql).run(...values)
+  } finally {
+    db.close()
+  }
 }
 
 export function fileStore(directory: string): FileSessionRepository {

@@ -6,7 +6,7 @@ import type { UnreadableSession } from '../../session/session-repository.ts'
 import { defineCommand } from '../cli-command.ts'
 import { UsageError } from '../cli-errors.ts'
 import { httpUrl, sessionId, storeFlags } from '../cli-schemas.ts'
-import { idFromLocation } from '../decode-storage-name.ts'
+import { sessionIdFromLocation } from '../decode-storage-name.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { startProgress } from '../progress.ts'
 import { readSessionTolerant, standInRecord } from '../recover-records.ts'
@@ -48,7 +48,7 @@ export const command = defineCommand({
     const standIns = new Set<string>()
     const unreadable: UnreadableSession[] = []
     for (const entry of listing.unreadable) {
-      const id = idFromLocation(entry.location, 'session.json')
+      const id = sessionIdFromLocation(entry.location)
       const found = id === undefined ? undefined : await readSessionTolerant(source, id)
       if (id !== undefined && found?.problem instanceof DamagedRecordError) {
         sessions.push(standInRecord(id))
