@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CEPH_DIR_VARIABLE, CEPH_WATCH_VARIABLE } from './ceph-cluster.ts'
+import { CEPH_DIR_VARIABLE, CEPH_WATCH_VARIABLE, cephUnavailable } from './ceph-cluster.ts'
 
 /**
  * vitest globalSetup: gives the run one directory where the first Ceph suite starts the shared
@@ -9,6 +9,10 @@ import { CEPH_DIR_VARIABLE, CEPH_WATCH_VARIABLE } from './ceph-cluster.ts'
  * stops at teardown, or by itself when this process dies.
  */
 export function setup(): () => Promise<void> {
+  // Said plainly on every run without Ceph (before the summary, whose line closes the output): its
+  // suites are skipped, not passed.
+  const missing = cephUnavailable()
+  if (missing !== undefined) process.stdout.write(`The Ceph RGW suites will not run: ${missing}.\n`)
   const directory = mkdtempSync(join(tmpdir(), 'tether-ceph-run-'))
   process.env[CEPH_DIR_VARIABLE] = directory
   process.env[CEPH_WATCH_VARIABLE] = String(process.pid)
