@@ -1,6 +1,6 @@
-import { isDeepStrictEqual } from 'node:util'
 import { z } from 'zod'
 import type { JsonObject } from '../agent/agent-state.ts'
+import { canonicalJson, jsonEqual } from '../messages/json-equal.ts'
 import { type ContentBlock, contentBlockSchema, jsonValueSchema, type Message } from '../messages/message.ts'
 import { DAMAGED_PLACEHOLDER } from '../session/load-repaired-history.ts'
 import { SessionConflictError } from '../session/session-errors.ts'
@@ -313,7 +313,7 @@ function agentPlace(ref: AgentRef, fields: Pick<AgentWrite, 'windowStart' | 'con
     ref.sessionId,
     ref.agentId,
     fields.windowStart,
-    manager === null ? null : canonicalJson(manager),
+    manager === null ? null : (canonicalJson(manager) ?? null),
   ] as const satisfies SealedPlace
 }
 
@@ -333,16 +333,7 @@ function sealedState(record: AgentRecord): string | undefined {
 }
 
 function isRepairPlaceholder(record: MessageRecord): boolean {
-  return record.damaged !== undefined && isDeepStrictEqual(record.message, DAMAGED_PLACEHOLDER)
-}
-
-/** JSON with object keys sorted: a store may hand fields back in another order than written. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) =>
-    item !== null && typeof item === 'object' && !Array.isArray(item)
-      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : item,
-  )
+  return record.damaged !== undefined && jsonEqual(record.message, DAMAGED_PLACEHOLDER)
 }
 
 /** JSON.parse that returns undefined instead of throwing: the zod check that follows reports it. */
