@@ -30,6 +30,8 @@ for (const target of S3_TARGETS) {
         async () => {
           const { server, proxy, root } = network()
           const seed = Number(process.env.SYNC_CHAOS_SEED ?? Date.now() % 1_000_000)
+          // Printed first, so a failing run can be replayed with SYNC_CHAOS_SEED.
+          console.log(`sync chaos seed ${seed} (${target.name})`)
           const random = seeded(seed)
           const bucket = await server.createBucket()
           const devices = ['phone', 'laptop'].map((label) => ({
