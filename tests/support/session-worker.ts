@@ -10,7 +10,6 @@
  * default 40-message window). With 0 turns it is a fresh restore: it prints `context <json>` for
  * each message in the restored context, what a user of a new process would see.
  */
-import { writeSync } from 'node:fs'
 import { z } from 'zod'
 import {
   Agent,
@@ -24,6 +23,7 @@ import {
 } from '../../src/index.ts'
 import { ScriptedModel } from '../../src/testing/index.ts'
 import type { WorkerStore } from './run-session-worker.ts'
+import { writeLineNow } from './write-line-now.ts'
 
 const [storeJson, sessionId, label, turnsText, withToolsText] = process.argv.slice(2)
 if (!storeJson || !sessionId || !label || !turnsText) {
@@ -100,18 +100,18 @@ const agent = new Agent({
 
 // Every message this process added, so the parent can check storage holds each exactly once.
 agent.hooks.on('message-added', ({ message }) => {
-  writeSync(1, `added ${JSON.stringify(message)}\n`)
+  writeLineNow(`added ${JSON.stringify(message)}`)
 })
 
 // Restored: say so, and with WAIT_FOR_GO wait for the parent's go, so that several workers start
 // their turns at the same moment however long each took to start.
 await agent.initialize()
 if (turns === 0) {
-  // Through the stream, not writeSync: a long context fills the pipe, and writeSync then throws EAGAIN.
+  // Through the stream: one long write, flushed before the lines written with writeLineNow.
   const context = agent.messages.map((message) => `context ${JSON.stringify(message)}\n`).join('')
   await new Promise((resolve) => process.stdout.write(context, resolve))
 }
-writeSync(1, 'ready\n')
+writeLineNow('ready')
 if (process.env.WAIT_FOR_GO === '1') {
   await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()))
   process.stdin.pause()
@@ -119,5 +119,5 @@ if (process.env.WAIT_FOR_GO === '1') {
 
 for (let turn = 0; turn < turns; turn++) {
   await agent.run(`${label} turn ${turn}`)
-  writeSync(1, `done ${label} ${turn}\n`)
+  writeLineNow(`done ${label} ${turn}`)
 }

@@ -8,7 +8,6 @@
  * `syncAttempts` run out), printing `syncing`, then `synced <json>` or `sync-failed <code>`. With
  * `printContext` it prints `context <json>` for each message the restored agent holds.
  */
-import { writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
 import {
@@ -23,6 +22,7 @@ import {
 import { messageText } from '../../src/messages/message.ts'
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { ScriptedModel } from '../../src/testing/index.ts'
+import { writeLineNow } from './write-line-now.ts'
 
 export interface DeviceArgs {
   directory: string
@@ -44,7 +44,7 @@ export interface DeviceArgs {
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as DeviceArgs
-const say = (line: string) => writeSync(1, `${line}\n`)
+const say = writeLineNow
 
 const remote = new S3SessionRepository({
   bucket: args.bucket,
