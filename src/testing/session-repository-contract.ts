@@ -304,11 +304,19 @@ export function sessionRepositoryContract(
  */
 export function sessionListingContract(
   fresh: () => OpenRepository | Promise<OpenRepository>,
+  options: {
+    /**
+     * The coarsest clock the repository orders activity by, in ms (default 25). S3 stamps objects
+     * to the second: pass 1000 for `S3SessionRepository`.
+     */
+    clockResolutionMs?: number
+  } = {},
 ): ContractCase[] {
   const withStore = (run: (open: OpenRepository) => Promise<void>) => async () => run(await fresh())
   const ids = (records: { sessionId: string }[]) => records.map((record) => record.sessionId)
-  // Between steps: longer than the coarse clock some file systems stamp modification times with.
-  const step = () => pause(25)
+  // Between steps: longer than the coarsest clock the store stamps activity with.
+  const resolution = options.clockResolutionMs ?? 25
+  const step = () => pause(resolution === 25 ? 25 : resolution + 100)
 
   return [
     {

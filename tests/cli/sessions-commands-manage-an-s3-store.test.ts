@@ -30,6 +30,7 @@ async function s3Store(): Promise<StoreUnderTest> {
     label: url,
     repository: new S3SessionRepository({ bucket, prefix: 'tether', clientConfig: server.clientConfig() }),
     env: awsEnvironment(),
+    clockResolutionMs: 1000,
   }
 }
 

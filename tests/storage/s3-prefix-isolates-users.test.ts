@@ -37,7 +37,7 @@ for (const target of S3_TARGETS) {
       const keys = await rawBucket(s3.server.clientConfig(), s3.bucket).keys()
       // A session record, an agent record and at least one log object for each crafted session.
       expect(keys.length).toBeGreaterThanOrEqual(crafted.length * 3)
-      for (const key of keys) expect(key.startsWith('users/alice/sessions/')).toBe(true)
+      for (const key of keys) expect(key).toMatch(/^users\/alice\/(sessions|activity)\//)
 
       const bob = as('users/bob/')
       expect((await bob.listSessions()).sessions).toEqual([])

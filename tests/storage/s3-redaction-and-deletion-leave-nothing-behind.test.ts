@@ -89,6 +89,10 @@ for (const target of S3_TARGETS) {
         // A LIST and a DeleteObjects per 1,000 keys (the S3 limits), plus the empty last page.
         expect(proxy.total()).toBeLessThanOrEqual(2 * Math.ceil(objects / 1000) + 4)
         expect(await raw.keys('r/sessions/big/')).toEqual([])
+        // Its activity marker (what orders the session list) goes too; the neighbour's stays.
+        const markers = await raw.keys('r/activity/')
+        expect(markers).not.toContain('r/activity/big')
+        expect(markers).toContain('r/activity/neighbour')
         expect(await open(4).countMessages({ sessionId: 'neighbour', agentId: 'default' })).toBe(10)
       })
     },

@@ -17,6 +17,8 @@ export interface StoreUnderTest {
   repository: SessionRepository
   /** Extra environment for the CLI (credentials, region). */
   env?: Record<string, string>
+  /** The coarsest clock the store orders activity by (S3 stamps objects to the second). */
+  clockResolutionMs?: number
 }
 
 interface ListOutput {
@@ -69,24 +71,25 @@ export function sessionsCommandsContract(name: string, open: () => Promise<Store
 
     it('list shows the title an app gave a session and when it was last active, most recent first', async () => {
       const store = await open()
-      await seedChat(store.repository, 'user-1', 1)
+      // user-2 first, user-1 last: listed by name, or by when they were written, user-2 would come second.
       await seedChat(store.repository, 'user-2', 1)
-      await new Promise((resolve) => setTimeout(resolve, 25))
+      await seedChat(store.repository, 'user-1', 1)
+      await new Promise((resolve) => setTimeout(resolve, (store.clockResolutionMs ?? 0) + 100))
       const before = new Date().toISOString()
       await store.repository.updateSession({
-        sessionId: 'user-1',
+        sessionId: 'user-2',
         title: 'Trip to Lisbon',
         metadata: { owner: 'u-42' },
       })
       const listed = await json<ListOutput>(store, ['sessions', 'list'])
       expect(listed.sessions.map(({ sessionId, title }) => [sessionId, title])).toEqual([
-        ['user-1', 'Trip to Lisbon'],
-        ['user-2', undefined],
+        ['user-2', 'Trip to Lisbon'],
+        ['user-1', undefined],
       ])
       expect((listed.sessions[0]?.lastActive ?? '') >= before).toBe(true)
       const table = await run(store, ['sessions', 'list'])
       expect(table.stdout.split('\n')[0]).toMatch(/^SESSION\s+TITLE\s+MESSAGES\s+AGENTS\s+LAST ACTIVE$/)
-      expect(table.stdout).toMatch(/^user-1\s+Trip to Lisbon\s+2\s+1\s+\d{4}-/m)
+      expect(table.stdout).toMatch(/^user-2\s+Trip to Lisbon\s+2\s+1\s+\d{4}-/m)
     })
 
     it('show gives every message with its role, and marks tool calls and results', async () => {

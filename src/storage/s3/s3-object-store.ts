@@ -1,6 +1,7 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
@@ -12,6 +13,8 @@ export interface ListPage {
   keys: string[]
   /** ETag of each key in `keys` (without quotes), in the same order. */
   etags: string[]
+  /** When the store last wrote each key in `keys` (its own clock, to the second on most stores). */
+  modified: Date[]
   /** Common prefixes, when listed with a delimiter. */
   folders: string[]
   truncated: boolean
@@ -32,7 +35,7 @@ export interface Condition {
 /** An ETag without its quotes: how LIST, GET and PUT answers are compared and sent. */
 export const bareEtag = (etag: string): string => etag.replaceAll('"', '')
 
-/** The five S3 calls the repository makes, each with retries, 404 as null, failures as StorageError. */
+/** The six S3 calls the repository makes, each with retries, 404 as null, failures as StorageError. */
 export class S3ObjectStore {
   readonly client: S3Client
   readonly bucket: string
@@ -61,6 +64,21 @@ export class S3ObjectStore {
         return { text, etag: response.ETag === undefined ? undefined : bareEtag(response.ETag) }
       } catch (error) {
         // Only a definite "no such key" is absence; every other failure stays a failure.
+        if (isNotFound(error)) return null
+        throw error
+      }
+    })
+  }
+
+  /** When the store last wrote `key` (a HEAD request), or null if there is no such object. */
+  async lastModified(key: string): Promise<Date | null> {
+    return withRetries(this.policy, 'read', this.where(key), async (abortSignal) => {
+      try {
+        const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), {
+          abortSignal,
+        })
+        return response.LastModified ?? new Date(0)
+      } catch (error) {
         if (isNotFound(error)) return null
         throw error
       }
@@ -135,6 +153,7 @@ export class S3ObjectStore {
       return {
         keys: contents.map((item) => item.Key as string),
         etags: contents.map((item) => bareEtag(item.ETag ?? '')),
+        modified: contents.map((item) => item.LastModified ?? new Date(0)),
         folders: (response.CommonPrefixes ?? []).flatMap((item) => (item.Prefix ? [item.Prefix] : [])),
         truncated: response.IsTruncated === true,
       }

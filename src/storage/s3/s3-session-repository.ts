@@ -1,5 +1,7 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
 import { ConfigurationError } from '../../errors/configuration-error.ts'
+import { debugLogger } from '../../logging/debug-logger.ts'
+import type { Logger } from '../../logging/logger.ts'
 import type { Message } from '../../messages/message.ts'
 import {
   DamagedRecordError,
@@ -10,6 +12,7 @@ import {
 import {
   type AgentRecord,
   agentRecordSchema,
+  lastActivity,
   type MessageRecord,
   parseRecord,
   SCHEMA_VERSION,
@@ -34,6 +37,7 @@ import { KeyLayout } from './s3-key-layout.ts'
 import { S3ObjectStore } from './s3-object-store.ts'
 import { encode } from './s3-record-codec.ts'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, sleep } from './s3-retry-policy.ts'
+import { S3SessionActivity } from './s3-session-activity.ts'
 
 export interface S3SessionRepositoryOptions {
   bucket: string
@@ -58,9 +62,19 @@ export interface S3SessionRepositoryOptions {
    * in, so devices configured differently never split one history. docs/s3-storage-format.md.
    */
   conditionalWrites?: boolean | 'auto'
+  /**
+   * How often (ms) appends to one session record its activity, for `updatedAt` and newest-first
+   * `listSessions`: at most one PUT per session per interval per repository object. Default 60000.
+   */
+  activityInterval?: number
+  /** Where failures that do not fail a call are reported (default: `DEBUG=tether:storage`). */
+  logger?: Logger
 }
 
 const DEFAULT_PAGE = 100
+const MAX_PAGE = 1000
+/** Session records read at once while listing. */
+const READ_CONCURRENCY = 16
 const MAX_LOGS = 1000
 
 /**
@@ -84,6 +98,7 @@ export class S3SessionRepository implements SessionRepository {
   readonly #conditionalWrites: boolean | 'auto'
   /** ETag and revision of agent records this handle wrote or read (used where If-Match holds). */
   readonly #agentVersions = new Map<string, { etag: string; revision: number }>()
+  readonly #activity: S3SessionActivity
 
   constructor(options: S3SessionRepositoryOptions) {
     if (!options.bucket) throw new ConfigurationError('S3SessionRepository needs a bucket name.')
@@ -108,20 +123,32 @@ export class S3SessionRepository implements SessionRepository {
     const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry }
     this.#conditionalWrites = options.conditionalWrites ?? 'auto'
     this.#store = new S3ObjectStore(client, options.bucket, policy, this.#conditionalWrites === true)
+    const interval = options.activityInterval ?? 60_000
+    if (!Number.isFinite(interval) || interval < 0) {
+      throw new ConfigurationError(`activityInterval must be a non-negative number of ms, not ${interval}.`)
+    }
+    this.#activity = new S3SessionActivity(
+      this.#store,
+      this.prefix,
+      interval,
+      options.logger ?? debugLogger('tether:storage'),
+    )
   }
 
   // Sessions
 
   async createSession({ sessionId }: SessionRef): Promise<SessionRecord> {
-    const existing = await this.readSession({ sessionId })
+    // The record alone (no activity HEAD): a restore calls this, and needs only to know it exists.
+    const existing = await this.#readSessionRecord(sessionId)
     if (existing) return existing
     const record: SessionRecord = { schemaVersion: SCHEMA_VERSION, sessionId, createdAt: now() }
     // Without conditional writes two creators racing both write and the later createdAt stays;
     // no message depends on it. With them, the loser reads the winner's record back.
-    const created = await this.#store.put(this.#layout.sessionRecord(sessionId), encode(record), {
-      ifNoneMatch: true,
-    })
-    return created ? record : ((await this.readSession({ sessionId })) ?? record)
+    const [created] = await Promise.all([
+      this.#store.put(this.#layout.sessionRecord(sessionId), encode(record), { ifNoneMatch: true }),
+      this.#activity.mark(sessionId),
+    ])
+    return created ? record : ((await this.#readSessionRecord(sessionId)) ?? record)
   }
 
   /**
@@ -149,71 +176,116 @@ export class S3SessionRepository implements SessionRepository {
     return { record, keptAs: this.#store.where(keptKey) }
   }
 
+  /** The record, with `updatedAt` the later of its own and the session's last activity (a HEAD). */
   async readSession({ sessionId }: SessionRef): Promise<SessionRecord | null> {
-    return this.#readRecord(this.#layout.sessionRecord(sessionId), (text, where) =>
-      parseRecord(sessionRecordSchema, text, where),
-    )
+    const [record, activeAt] = await Promise.all([
+      this.#readSessionRecord(sessionId),
+      this.#activity.lastActive(sessionId),
+    ])
+    return record && withActivity(record, activeAt)
   }
 
   /**
-   * Title and metadata: a read and a PUT of the session record; two updates at once, the later PUT
-   * wins whole. Not yet here (the S3 layout's owner adds them): `updatedAt` following appends, and
-   * listing newest first; today `updatedAt` follows updates and listing is in key order.
+   * Title and metadata: a read and a PUT of the session record (two updates at once: the later PUT
+   * wins whole), and the session marked active.
    */
   async updateSession({ sessionId, title, metadata }: SessionUpdate): Promise<SessionRecord> {
     const key = this.#layout.sessionRecord(sessionId)
-    const current = await this.readSession({ sessionId })
+    const current = await this.#readSessionRecord(sessionId)
     if (!current) throw new RecordNotFoundError(`s3://${this.bucket}/${key}`)
     const record = updatedSessionRecord(current, { title, metadata }, now())
-    await this.#store.put(key, encode(record))
+    await Promise.all([this.#store.put(key, encode(record)), this.#activity.mark(sessionId)])
     return record
   }
 
+  /**
+   * Most recently active first: one LIST of session folders and one of `activity/` per 1,000
+   * sessions, then the page's records (a GET each). A session never marked active (written before
+   * 0.2) is ordered by its record, read for that. Order is by the store's clock, to the second.
+   */
   async listSessions(options: ListSessionsOptions = {}): Promise<SessionPage> {
-    const limit = Math.min(options.limit ?? DEFAULT_PAGE, 1000)
-    const root = this.#layout.sessionsRoot
-    // After `<name>0`: past every key of the cursor's own folder ('/' sorts just before '0').
-    const page = await this.#store.list(root, {
-      delimiter: '/',
-      maxKeys: limit + 1,
-      ...(options.cursor === undefined ? {} : { startAfter: `${root}${options.cursor}0` }),
-    })
-    // Some stores (s3rver) do not count folders against MaxKeys: take the page size ourselves.
-    const all = page.folders.map((folder) => folder.slice(root.length, -1))
-    const names = all.slice(0, limit)
-    const more = page.truncated || all.length > limit
+    const limit = options.limit ?? DEFAULT_PAGE
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new ConfigurationError(`limit must be a positive integer, not ${limit}.`)
+    }
+    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor)
+    const [names, activity] = await Promise.all([this.#sessionNames(), this.#activity.all()])
+    const reads = new Map<string, Promise<SessionRead>>()
+    const read = (name: string) => {
+      let pending = reads.get(name)
+      if (pending === undefined) {
+        pending = this.#readListed(name)
+        reads.set(name, pending)
+      }
+      return pending
+    }
+    const unmarked = names.filter((name) => !activity.has(name))
+    await inGroups(unmarked, (name) => read(name))
+    const ordered: Listed[] = []
+    for (const name of names) {
+      const marked = activity.get(name)
+      const record = marked === undefined ? (await read(name)).record : null
+      ordered.push({ name, at: (marked ?? new Date(record ? lastActivity(record) : 0)).toISOString() })
+    }
+    ordered.sort(newestFirst)
+    const remaining = after === undefined ? ordered : ordered.filter((entry) => newestFirst(after, entry) < 0)
+    const page = remaining.slice(0, Math.min(limit, MAX_PAGE))
+    const results = await inGroups(page, (entry) => read(entry.name))
+    const sessions: SessionRecord[] = []
     const unreadable: UnreadableSession[] = []
-    const records = await Promise.all(
-      names.map(async (name) => {
-        const key = `${root}${name}/session.json`
-        try {
-          const record = await this.#readRecord(key, (text, where) =>
-            parseRecord(sessionRecordSchema, text, where),
-          )
-          if (record === null) {
-            // Objects under a session folder without its record: what a delete racing a writer
-            // leaves behind. Reported, so list and verify show it and `delete` can remove it.
-            unreadable.push({
-              location: this.#store.where(key),
-              reason: `No session record, but objects are stored under "${name}" (left by a delete that raced a writer); \`tether sessions delete\` with the session ID removes them.`,
-            })
-          }
-          return record
-        } catch (error) {
-          // Reported, not thrown: one damaged session record must not hide the others.
-          if (!(error instanceof DamagedRecordError || error instanceof UnsupportedSchemaVersionError))
-            throw error
-          unreadable.push({ location: this.#store.where(key), reason: error.message })
-          return null
-        }
-      }),
-    )
-    const sessions = records.filter((record): record is SessionRecord => record !== null)
-    const last = names.at(-1)
+    for (const [i, result] of results.entries()) {
+      if (result.unreadable) unreadable.push(result.unreadable)
+      const at = activity.get(page[i]?.name ?? '')
+      if (result.record) sessions.push(withActivity(result.record, at ?? null))
+    }
+    const last = page.at(-1)
     return {
       sessions,
-      ...(more && last !== undefined ? { nextCursor: last } : {}),
+      ...(remaining.length > page.length && last !== undefined ? { nextCursor: encodeCursor(last) } : {}),
       ...(unreadable.length > 0 ? { unreadable } : {}),
+    }
+  }
+
+  /** Every session folder's name: one LIST per 1,000 sessions. */
+  async #sessionNames(): Promise<string[]> {
+    const root = this.#layout.sessionsRoot
+    const names: string[] = []
+    let startAfter: string | undefined
+    for (;;) {
+      const page = await this.#store.list(root, {
+        delimiter: '/',
+        ...(startAfter === undefined ? {} : { startAfter }),
+      })
+      names.push(...page.folders.map((folder) => folder.slice(root.length, -1)))
+      const last = names.at(-1)
+      if (!page.truncated || last === undefined) return names
+      // After `<name>0`: past every key of that folder ('/' sorts just before '0').
+      startAfter = `${root}${last}0`
+    }
+  }
+
+  /** A listed session's record, or why it is not listed. */
+  async #readListed(name: string): Promise<SessionRead> {
+    const key = `${this.#layout.sessionsRoot}${name}/session.json`
+    try {
+      const record = await this.#readRecord(key, (text, where) =>
+        parseRecord(sessionRecordSchema, text, where),
+      )
+      if (record !== null) return { record }
+      // Objects under a session folder without its record: what a delete racing a writer leaves
+      // behind. Reported, so list and verify show it and `delete` can remove it.
+      return {
+        record: null,
+        unreadable: {
+          location: this.#store.where(key),
+          reason: `No session record, but objects are stored under "${name}" (left by a delete that raced a writer); \`tether sessions delete\` with the session ID removes them.`,
+        },
+      }
+    } catch (error) {
+      // Reported, not thrown: one damaged session record must not hide the others.
+      if (!(error instanceof DamagedRecordError || error instanceof UnsupportedSchemaVersionError))
+        throw error
+      return { record: null, unreadable: { location: this.#store.where(key), reason: error.message } }
     }
   }
 
@@ -221,7 +293,20 @@ export class S3SessionRepository implements SessionRepository {
     const dir = this.#layout.sessionDir(sessionId)
     // Paged LIST, batched DeleteObjects. A writer appending during the delete can leave objects
     // behind; a later delete removes them.
-    for await (const keys of this.#store.listAll(dir)) await this.#store.deleteMany(keys)
+    let page: string[] = []
+    for await (const keys of this.#store.listAll(dir)) {
+      if (page.length > 0) await this.#store.deleteMany(page)
+      page = keys
+    }
+    // The activity key goes with the last page: until the folder is empty the session is still
+    // listed, and is ordered by it.
+    const activity = this.#activity.key(sessionId)
+    if (page.length < 1000) await this.#store.deleteMany([...page, activity])
+    else {
+      await this.#store.deleteMany(page)
+      await this.#store.deleteMany([activity])
+    }
+    this.#activity.forget(sessionId)
     for (const [key, log] of this.#logs) if (key.startsWith(dir)) log.forget()
     for (const key of [...this.#agentVersions.keys()])
       if (key.startsWith(dir)) this.#agentVersions.delete(key)
@@ -326,7 +411,11 @@ export class S3SessionRepository implements SessionRepository {
     input: AgentRef & { message: Message; expectedIndex?: number },
   ): Promise<MessageRecord> {
     const message = validMessage(input.message, 'message to append')
-    return this.#log(input).append(message, input.expectedIndex)
+    const [record] = await Promise.all([
+      this.#log(input).append(message, input.expectedIndex),
+      this.#activity.afterAppend(input.sessionId),
+    ])
+    return record
   }
 
   async readMessages(input: AgentRef & { offset?: number; limit?: number }): Promise<MessageRecord[]> {
@@ -357,6 +446,12 @@ export class S3SessionRepository implements SessionRepository {
   }
 
   // Internals
+
+  #readSessionRecord(sessionId: string): Promise<SessionRecord | null> {
+    return this.#readRecord(this.#layout.sessionRecord(sessionId), (text, where) =>
+      parseRecord(sessionRecordSchema, text, where),
+    )
+  }
 
   /** The layout a new log starts in: conditional writes where the store enforces them. */
   async #newLogLayout(): Promise<LogLayout> {
@@ -415,4 +510,52 @@ export class S3SessionRepository implements SessionRepository {
 
 function now(): string {
   return new Date().toISOString()
+}
+
+interface SessionRead {
+  record: SessionRecord | null
+  unreadable?: UnreadableSession
+}
+
+/** A session folder in listing order: its last activity (ISO) and name. */
+interface Listed {
+  name: string
+  at: string
+}
+
+const newestFirst = (a: Listed, b: Listed): number =>
+  a.at === b.at ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.at > b.at ? -1 : 1
+
+const encodeCursor = (entry: Listed): string => JSON.stringify([entry.at, entry.name])
+
+function decodeCursor(cursor: string): Listed {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(cursor)
+  } catch {
+    parsed = undefined
+  }
+  const [at, name] = Array.isArray(parsed) ? parsed : []
+  if (typeof at !== 'string' || typeof name !== 'string') {
+    throw new ConfigurationError(
+      `The session list cursor ${JSON.stringify(cursor.slice(0, 60))} is not one this repository returned; pass a nextCursor back unchanged.`,
+    )
+  }
+  return { at, name }
+}
+
+/** The record with `updatedAt` moved to the session's last activity when that is later. */
+function withActivity(record: SessionRecord, activeAt: Date | null): SessionRecord {
+  if (activeAt === null) return record
+  const active = activeAt.toISOString()
+  return active > lastActivity(record) ? { ...record, updatedAt: active } : record
+}
+
+/** `work` on every item, READ_CONCURRENCY at a time, results in order. */
+async function inGroups<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = []
+  for (let i = 0; i < items.length; i += READ_CONCURRENCY) {
+    results.push(...(await Promise.all(items.slice(i, i + READ_CONCURRENCY).map(work))))
+  }
+  return results
 }
