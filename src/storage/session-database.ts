@@ -104,21 +104,29 @@ export class SessionDatabase {
   /** False for a file created but not yet initialized (a creation cut short): not a session yet. */
   isInitialized(): boolean {
     if (this.#initialized) return true
-    const version = this.#pragma('user_version')
-    if (version > DATABASE_FORMAT) {
-      throw new UnsupportedSchemaVersionError(this.path, version, [DATABASE_FORMAT])
+    // One snapshot: another process may be initializing the file right now. Read apart, a version
+    // of 0 and then that process's new tables looked like a version that lost its bits: a session
+    // being created by another process was reported damaged.
+    const header = this.#read(() => ({
+      version: this.#pragma('user_version'),
+      tables: integer(this.#db.prepare('SELECT count(*) AS n FROM sqlite_schema').get(), 'n') ?? 0,
+      applicationId: this.#pragma('application_id'),
+      encoding: this.#db.prepare('PRAGMA encoding').get()?.encoding,
+    }))
+    if (header.version > DATABASE_FORMAT) {
+      throw new UnsupportedSchemaVersionError(this.path, header.version, [DATABASE_FORMAT])
     }
-    if (version === 0) {
+    if (header.version === 0) {
       // A format field that lost its bits must not make a stored session look absent.
-      const tables = integer(this.#db.prepare('SELECT count(*) AS n FROM sqlite_schema').get(), 'n')
-      if (tables !== 0) throw new DamagedRecordError(this.path, 'the format version was lost')
+      if (header.tables !== 0) throw new DamagedRecordError(this.path, 'the format version was lost')
       return false
     }
-    if (this.#pragma('application_id') !== APPLICATION_ID) {
+    if (header.applicationId !== APPLICATION_ID) {
       throw new DamagedRecordError(this.path, 'not a Tether session database (application_id)')
     }
-    const encoding = this.#db.prepare('PRAGMA encoding').get()?.encoding
-    if (encoding !== 'UTF-8') throw new DamagedRecordError(this.path, `text encoding is ${String(encoding)}`)
+    if (header.encoding !== 'UTF-8') {
+      throw new DamagedRecordError(this.path, `text encoding is ${String(header.encoding)}`)
+    }
     // WAL is a property of the file (header bytes 18-19); if a damaged header turned it off, every
     // commit would take a rollback journal's extra fsyncs, so it is turned back on.
     if (this.#db.prepare('PRAGMA journal_mode').get()?.journal_mode !== 'wal') {

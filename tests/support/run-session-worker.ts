@@ -115,7 +115,15 @@ export async function runWorkersTogether(all: WorkerArgs[]): Promise<string[][]>
   const onReady = () => {
     if (++ready === all.length) release()
   }
-  const outcomes = await Promise.all(all.map((args) => runSessionWorker(args, { go, onReady })))
+  const outcomes = await Promise.all(
+    all.map(async (args) => {
+      const outcome = await runSessionWorker(args, { go, onReady })
+      // A worker that died before it was ready must not leave the others waiting for go forever:
+      // they run, and its failure is reported below (this hid a real race as a 60 s timeout).
+      if (!outcome.stdout.includes('ready\n')) release()
+      return outcome
+    }),
+  )
   return outcomes.map((outcome, i) => {
     if (outcome.code !== 0)
       throw new Error(`worker ${all[i]?.label} failed (${outcome.code}): ${outcome.stderr}`)

@@ -3,16 +3,10 @@ import { ConfigurationError } from '../../errors/configuration-error.ts'
 import { debugLogger } from '../../logging/debug-logger.ts'
 import type { Logger } from '../../logging/logger.ts'
 import type { Message } from '../../messages/message.ts'
-import {
-  DamagedRecordError,
-  RecordNotFoundError,
-  StorageError,
-  UnsupportedSchemaVersionError,
-} from '../../session/session-errors.ts'
+import { DamagedRecordError, RecordNotFoundError, StorageError } from '../../session/session-errors.ts'
 import {
   type AgentRecord,
   agentRecordSchema,
-  lastActivity,
   type MessageRecord,
   parseRecord,
   SCHEMA_VERSION,
@@ -29,7 +23,6 @@ import type {
   SessionRef,
   SessionRepository,
   SessionUpdate,
-  UnreadableSession,
 } from '../../session/session-repository.ts'
 import { type LogLayout, S3AgentLog } from './s3-agent-log.ts'
 import { storeEnforcesConditionalWrites } from './s3-conditional-probe.ts'
@@ -38,6 +31,7 @@ import { S3ObjectStore } from './s3-object-store.ts'
 import { encode } from './s3-record-codec.ts'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, sleep } from './s3-retry-policy.ts'
 import { S3SessionActivity } from './s3-session-activity.ts'
+import { listSessionsByActivity, withActivity } from './s3-session-listing.ts'
 
 export interface S3SessionRepositoryOptions {
   bucket: string
@@ -72,9 +66,6 @@ export interface S3SessionRepositoryOptions {
 }
 
 const DEFAULT_PAGE = 100
-const MAX_PAGE = 1000
-/** Session records read at once while listing. */
-const READ_CONCURRENCY = 16
 const MAX_LOGS = 1000
 
 /**
@@ -200,93 +191,20 @@ export class S3SessionRepository implements SessionRepository {
 
   /**
    * Most recently active first: one LIST of session folders and one of `activity/` per 1,000
-   * sessions, then the page's records (a GET each). A session never marked active (written before
-   * 0.2) is ordered by its record, read for that. Order is by the store's clock, to the second.
+   * sessions, then a GET of each record on the page (s3-session-listing.ts).
    */
-  async listSessions(options: ListSessionsOptions = {}): Promise<SessionPage> {
-    const limit = options.limit ?? DEFAULT_PAGE
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new ConfigurationError(`limit must be a positive integer, not ${limit}.`)
-    }
-    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor)
-    const [names, activity] = await Promise.all([this.#sessionNames(), this.#activity.all()])
-    const reads = new Map<string, Promise<SessionRead>>()
-    const read = (name: string) => {
-      let pending = reads.get(name)
-      if (pending === undefined) {
-        pending = this.#readListed(name)
-        reads.set(name, pending)
-      }
-      return pending
-    }
-    const unmarked = names.filter((name) => !activity.has(name))
-    await inGroups(unmarked, (name) => read(name))
-    const ordered: Listed[] = []
-    for (const name of names) {
-      const marked = activity.get(name)
-      const record = marked === undefined ? (await read(name)).record : null
-      ordered.push({ name, at: (marked ?? new Date(record ? lastActivity(record) : 0)).toISOString() })
-    }
-    ordered.sort(newestFirst)
-    const remaining = after === undefined ? ordered : ordered.filter((entry) => newestFirst(after, entry) < 0)
-    const page = remaining.slice(0, Math.min(limit, MAX_PAGE))
-    const results = await inGroups(page, (entry) => read(entry.name))
-    const sessions: SessionRecord[] = []
-    const unreadable: UnreadableSession[] = []
-    for (const [i, result] of results.entries()) {
-      if (result.unreadable) unreadable.push(result.unreadable)
-      const at = activity.get(page[i]?.name ?? '')
-      if (result.record) sessions.push(withActivity(result.record, at ?? null))
-    }
-    const last = page.at(-1)
-    return {
-      sessions,
-      ...(remaining.length > page.length && last !== undefined ? { nextCursor: encodeCursor(last) } : {}),
-      ...(unreadable.length > 0 ? { unreadable } : {}),
-    }
-  }
-
-  /** Every session folder's name: one LIST per 1,000 sessions. */
-  async #sessionNames(): Promise<string[]> {
-    const root = this.#layout.sessionsRoot
-    const names: string[] = []
-    let startAfter: string | undefined
-    for (;;) {
-      const page = await this.#store.list(root, {
-        delimiter: '/',
-        ...(startAfter === undefined ? {} : { startAfter }),
-      })
-      names.push(...page.folders.map((folder) => folder.slice(root.length, -1)))
-      const last = names.at(-1)
-      if (!page.truncated || last === undefined) return names
-      // After `<name>0`: past every key of that folder ('/' sorts just before '0').
-      startAfter = `${root}${last}0`
-    }
-  }
-
-  /** A listed session's record, or why it is not listed. */
-  async #readListed(name: string): Promise<SessionRead> {
-    const key = `${this.#layout.sessionsRoot}${name}/session.json`
-    try {
-      const record = await this.#readRecord(key, (text, where) =>
-        parseRecord(sessionRecordSchema, text, where),
-      )
-      if (record !== null) return { record }
-      // Objects under a session folder without its record: what a delete racing a writer leaves
-      // behind. Reported, so list and verify show it and `delete` can remove it.
-      return {
-        record: null,
-        unreadable: {
-          location: this.#store.where(key),
-          reason: `No session record, but objects are stored under "${name}" (left by a delete that raced a writer); \`tether sessions delete\` with the session ID removes them.`,
-        },
-      }
-    } catch (error) {
-      // Reported, not thrown: one damaged session record must not hide the others.
-      if (!(error instanceof DamagedRecordError || error instanceof UnsupportedSchemaVersionError))
-        throw error
-      return { record: null, unreadable: { location: this.#store.where(key), reason: error.message } }
-    }
+  listSessions(options: ListSessionsOptions = {}): Promise<SessionPage> {
+    return listSessionsByActivity(
+      {
+        store: this.#store,
+        sessionsRoot: this.#layout.sessionsRoot,
+        activity: this.#activity,
+        readSessionRecord: (key) =>
+          this.#readRecord(key, (text, where) => parseRecord(sessionRecordSchema, text, where)),
+      },
+      options,
+      DEFAULT_PAGE,
+    )
   }
 
   async deleteSession({ sessionId }: SessionRef): Promise<void> {
@@ -510,52 +428,4 @@ export class S3SessionRepository implements SessionRepository {
 
 function now(): string {
   return new Date().toISOString()
-}
-
-interface SessionRead {
-  record: SessionRecord | null
-  unreadable?: UnreadableSession
-}
-
-/** A session folder in listing order: its last activity (ISO) and name. */
-interface Listed {
-  name: string
-  at: string
-}
-
-const newestFirst = (a: Listed, b: Listed): number =>
-  a.at === b.at ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.at > b.at ? -1 : 1
-
-const encodeCursor = (entry: Listed): string => JSON.stringify([entry.at, entry.name])
-
-function decodeCursor(cursor: string): Listed {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(cursor)
-  } catch {
-    parsed = undefined
-  }
-  const [at, name] = Array.isArray(parsed) ? parsed : []
-  if (typeof at !== 'string' || typeof name !== 'string') {
-    throw new ConfigurationError(
-      `The session list cursor ${JSON.stringify(cursor.slice(0, 60))} is not one this repository returned; pass a nextCursor back unchanged.`,
-    )
-  }
-  return { at, name }
-}
-
-/** The record with `updatedAt` moved to the session's last activity when that is later. */
-function withActivity(record: SessionRecord, activeAt: Date | null): SessionRecord {
-  if (activeAt === null) return record
-  const active = activeAt.toISOString()
-  return active > lastActivity(record) ? { ...record, updatedAt: active } : record
-}
-
-/** `work` on every item, READ_CONCURRENCY at a time, results in order. */
-async function inGroups<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = []
-  for (let i = 0; i < items.length; i += READ_CONCURRENCY) {
-    results.push(...(await Promise.all(items.slice(i, i + READ_CONCURRENCY).map(work))))
-  }
-  return results
 }
