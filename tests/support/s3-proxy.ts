@@ -19,6 +19,8 @@ export type Fault =
   | { kind: 'drop-after' }
   /** Hold the request this long, then forward it (the client may have given up and retried). */
   | { kind: 'delay'; ms: number }
+  /** Forward, let the store apply it, then answer with this error instead: a store that lies. */
+  | { kind: 'status-after'; status: number; code: string }
 
 export interface S3Proxy {
   endpoint: string
@@ -89,6 +91,11 @@ export async function startS3Proxy(targetPort: number): Promise<S3Proxy> {
           return
         }
         if (res.destroyed) return
+        if (fault?.kind === 'status-after') {
+          res.writeHead(fault.status, { 'content-type': 'application/xml' })
+          res.end(`<?xml version="1.0"?><Error><Code>${fault.code}</Code><Message>injected</Message></Error>`)
+          return
+        }
         res.writeHead(answer.statusCode ?? 502, answer.headers)
         res.end(payload)
       },
