@@ -118,7 +118,7 @@ if (args.sync) {
       break
     } catch (error) {
       if (attempt >= (args.syncAttempts ?? 1)) {
-        say(`sync-failed ${(error as { code?: string }).code ?? 'unknown'}`)
+        say(`sync-failed ${(error as { code?: string }).code ?? 'unknown'} ${JSON.stringify(String(error))}`)
         break
       }
       await new Promise((resolve) => setTimeout(resolve, 100))

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { acknowledged, runDevice, runDeviceOk } from '../support/run-sync-device.ts'
+import { rawBucket } from '../support/s3-raw.ts'
 import { S3_TARGETS } from '../support/s3-targets.ts'
 import { expectEveryoneSeesTheRemoteHistory, sessionId, useSyncNetwork } from './sync-proof.ts'
 
@@ -96,9 +97,11 @@ for (const target of S3_TARGETS) {
           }
 
           proxy.restore()
+          // What each final sync did: printed only if the check below fails, with the remote's keys.
+          const report: string[] = []
           // Each device starts once more (its restore repairs a tool call a kill interrupted) and syncs.
           for (const device of [...devices, ...devices]) {
-            await runDeviceOk({
+            const final = await runDeviceOk({
               ...device,
               endpoint: proxy.endpoint,
               credentials: server.credentials,
@@ -107,15 +110,24 @@ for (const target of S3_TARGETS) {
               sync: true,
               syncAttempts: 5,
             })
+            const lines = final.stdout.split('\n').filter((line) => /^(synced|sync-failed)/.test(line))
+            report.push(`${device.label}: ${lines.join(' | ')}`)
           }
-          const truth = await expectEveryoneSeesTheRemoteHistory({
-            server,
-            bucket,
-            endpoint: proxy.endpoint,
-            devices: devices.map((device) => device.directory),
-            fresh: join(root, 'fresh'),
-            acknowledged: done,
-          })
+          let truth: Awaited<ReturnType<typeof expectEveryoneSeesTheRemoteHistory>>
+          try {
+            truth = await expectEveryoneSeesTheRemoteHistory({
+              server,
+              bucket,
+              endpoint: proxy.endpoint,
+              devices: devices.map((device) => device.directory),
+              fresh: join(root, 'fresh'),
+              acknowledged: done,
+            })
+          } catch (error) {
+            const keys = await rawBucket(server.clientConfig(), bucket).keys('sync/')
+            console.log(`seed ${seed}: final syncs\n${report.join('\n')}\nremote keys:\n${keys.join('\n')}`)
+            throw error
+          }
           console.log(
             `seed ${seed}: ${kills} kills (${killedMidSync} during the final sync), ${done.length} acknowledged turns, ${truth.length} messages on the remote`,
           )
