@@ -1,5 +1,5 @@
-import { ConfigurationError } from '../../errors/configuration-error.ts'
 import { DamagedRecordError, UnsupportedSchemaVersionError } from '../../session/session-errors.ts'
+import { decodeListCursor, encodeListCursor, pageLimit } from '../../session/session-list-page.ts'
 import { lastActivity, type SessionRecord } from '../../session/session-records.ts'
 import type { ListSessionsOptions, SessionPage, UnreadableSession } from '../../session/session-repository.ts'
 import type { S3ObjectStore } from './s3-object-store.ts'
@@ -40,11 +40,8 @@ export async function listSessionsByActivity(
   options: ListSessionsOptions,
   defaultLimit: number,
 ): Promise<SessionPage> {
-  const limit = options.limit ?? defaultLimit
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new ConfigurationError(`limit must be a positive integer, not ${limit}.`)
-  }
-  const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor)
+  const limit = pageLimit(options, defaultLimit)
+  const after = options.cursor === undefined ? undefined : afterCursor(options.cursor)
   const [names, activity] = await Promise.all([sessionNames(sources), sources.activity.all()])
   const reads = new Map<string, Promise<SessionRead>>()
   const read = (name: string) => {
@@ -78,7 +75,9 @@ export async function listSessionsByActivity(
   const last = page.at(-1)
   return {
     sessions,
-    ...(remaining.length > page.length && last !== undefined ? { nextCursor: encodeCursor(last) } : {}),
+    ...(remaining.length > page.length && last !== undefined
+      ? { nextCursor: encodeListCursor(last.at, last.name) }
+      : {}),
     ...(unreadable.length > 0 ? { unreadable } : {}),
   }
 }
@@ -133,23 +132,9 @@ async function readListed(sources: ListingSources, name: string): Promise<Sessio
 const newestFirst = (a: Listed, b: Listed): number =>
   a.at === b.at ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.at > b.at ? -1 : 1
 
-const encodeCursor = (entry: Listed): string => JSON.stringify([entry.at, entry.name])
-
-function decodeCursor(cursor: string): Listed {
-  const invalid = (cause?: unknown) =>
-    new ConfigurationError(
-      `The session list cursor ${JSON.stringify(cursor.slice(0, 60))} is not one this repository returned; pass a nextCursor back unchanged.`,
-      cause === undefined ? undefined : { cause },
-    )
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(cursor)
-  } catch (error) {
-    throw invalid(error)
-  }
-  const [at, name] = Array.isArray(parsed) ? parsed : []
-  if (typeof at !== 'string' || typeof name !== 'string') throw invalid()
-  return { at, name }
+function afterCursor(cursor: string): Listed {
+  const { activity, key } = decodeListCursor(cursor)
+  return { at: activity, name: key }
 }
 
 /** `work` on every item, READ_CONCURRENCY at a time, results in order. */
