@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Agent, type Message, RepositorySessionManager, StorageError } from '../../src/index.ts'
+import {
+  Agent,
+  type LogFields,
+  type Logger,
+  type Message,
+  RepositorySessionManager,
+  StorageError,
+} from '../../src/index.ts'
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { ScriptedModel } from '../../src/testing/index.ts'
 import { type Fault, type S3Proxy, startS3Proxy } from '../support/s3-proxy.ts'
@@ -26,8 +33,22 @@ for (const target of S3_TARGETS) {
       let bucket: string
       let prefixes = 0
       const retry = { maxAttempts: 10, baseDelayMs: 5, maxDelayMs: 100, attemptTimeoutMs: 400 }
+      /** What the repositories behind the faulty proxy logged: each retry, at info. */
+      const logged: { message: string; fields: LogFields | undefined }[] = []
+      const logger: Logger = {
+        debug() {},
+        info: (message, fields) => logged.push({ message, fields }),
+        warn() {},
+        error() {},
+      }
       const through = (prefix: string) =>
-        new S3SessionRepository({ bucket, prefix, retry, clientConfig: server.clientConfig(proxy.endpoint) })
+        new S3SessionRepository({
+          bucket,
+          prefix,
+          retry,
+          logger,
+          clientConfig: server.clientConfig(proxy.endpoint),
+        })
       const direct = (prefix: string) =>
         new S3SessionRepository({ bucket, prefix, clientConfig: server.clientConfig() })
 
@@ -85,8 +106,17 @@ for (const target of S3_TARGETS) {
         ]
         const before = proxy.injected()
         proxy.setFaults(() => (next() < 0.2 ? kinds[Math.floor(next() * kinds.length)] : undefined))
+        logged.length = 0
         expectEachOnceInOneOrder(await appendThroughFaults(30), 30)
         expect(proxy.injected() - before).toBeGreaterThan(10)
+        // Each retry was said, with where, which attempt and why (DEBUG=tether:storage prints them).
+        const retries = logged.filter((line) => / failed; retrying$/.test(line.message))
+        expect(retries.length).toBeGreaterThan(5)
+        for (const { fields } of retries) {
+          expect(fields?.location).toMatch(/^s3:\/\/tether-.*\/faults-/)
+          expect(fields?.attempt).toBeGreaterThanOrEqual(1)
+          expect(String(fields?.error)).not.toBe('')
+        }
       })
 
       it('every PUT reaches the store but its answer is lost, so each is retried: still no duplicate', async () => {

@@ -6,6 +6,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3'
+import type { Logger } from '../../logging/logger.ts'
 import { StorageError } from '../../session/session-errors.ts'
 import { type RetryPolicy, withRetries } from './s3-retry-policy.ts'
 
@@ -43,19 +44,37 @@ export class S3ObjectStore {
   /** Send `If-None-Match` / `If-Match` on `put` (set once the store is known to honour them). */
   conditionalWrites: boolean
 
-  constructor(client: S3Client, bucket: string, policy: RetryPolicy, conditionalWrites: boolean) {
+  /** Where retries are said (`tether:storage`). */
+  readonly logger: Logger | undefined
+
+  constructor(
+    client: S3Client,
+    bucket: string,
+    policy: RetryPolicy,
+    conditionalWrites: boolean,
+    logger?: Logger,
+  ) {
     this.client = client
     this.bucket = bucket
     this.policy = policy
     this.conditionalWrites = conditionalWrites
+    this.logger = logger
   }
 
   where(key: string): string {
     return `s3://${this.bucket}/${key}`
   }
 
+  #retrying<T>(
+    operation: string,
+    location: string,
+    attempt: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    return withRetries(this.policy, operation, location, attempt, this.logger)
+  }
+
   async get(key: string): Promise<StoredText | null> {
-    return withRetries(this.policy, 'read', this.where(key), async (abortSignal) => {
+    return this.#retrying('read', this.where(key), async (abortSignal) => {
       try {
         const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
           abortSignal,
@@ -72,7 +91,7 @@ export class S3ObjectStore {
 
   /** When the store last wrote `key` (a HEAD request), or null if there is no such object. */
   async lastModified(key: string): Promise<Date | null> {
-    return withRetries(this.policy, 'read', this.where(key), async (abortSignal) => {
+    return this.#retrying('read', this.where(key), async (abortSignal) => {
       try {
         const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), {
           abortSignal,
@@ -111,7 +130,7 @@ export class S3ObjectStore {
       // Without quotes: Ceph 16 compares the bare ETag; AWS S3 accepts both forms.
       ...(condition.ifMatch === undefined ? {} : { IfMatch: bareEtag(condition.ifMatch) }),
     }
-    return withRetries(this.policy, 'write', this.where(key), async (abortSignal) => {
+    return this.#retrying('write', this.where(key), async (abortSignal) => {
       attempts.count++
       try {
         const response = await this.client.send(
@@ -138,7 +157,7 @@ export class S3ObjectStore {
     prefix: string,
     options: { startAfter?: string; maxKeys?: number; delimiter?: string } = {},
   ): Promise<ListPage> {
-    return withRetries(this.policy, 'list', this.where(prefix), async (abortSignal) => {
+    return this.#retrying('list', this.where(prefix), async (abortSignal) => {
       const response = await this.client.send(
         new ListObjectsV2Command({
           Bucket: this.bucket,
@@ -180,7 +199,7 @@ export class S3ObjectStore {
     for (let start = 0; start < keys.length; start += 1000) {
       const batch = keys.slice(start, start + 1000)
       const first = batch[0] ?? ''
-      const response = await withRetries(this.policy, 'delete', this.where(first), (abortSignal) =>
+      const response = await this.#retrying('delete', this.where(first), (abortSignal) =>
         this.client.send(
           new DeleteObjectsCommand({
             Bucket: this.bucket,

@@ -1,3 +1,4 @@
+import type { Logger } from '../../logging/logger.ts'
 import { StorageError } from '../../session/session-errors.ts'
 
 export interface RetryPolicy {
@@ -70,13 +71,15 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
  * Runs one S3 request with retries. Every request the repository makes is safe to repeat: keys
  * are unique per writer and ballot, or their content is fixed by what they name, so a PUT that
  * reached the store before its connection dropped is simply written again, never duplicated.
- * After the last attempt the failure becomes a `StorageError` naming the operation and key.
+ * Each retry is logged at info (`tether:storage`); after the last attempt the failure becomes a
+ * `StorageError` naming the operation and key.
  */
 export async function withRetries<T>(
   policy: RetryPolicy,
   operation: string,
   location: string,
   attempt: (signal: AbortSignal) => Promise<T>,
+  logger?: Logger,
 ): Promise<T> {
   for (let retry = 0; ; retry++) {
     try {
@@ -86,7 +89,28 @@ export async function withRetries<T>(
         const tries = retry + 1 > 1 ? ` (${retry + 1} attempts)` : ''
         throw new StorageError(operation, `${location}${tries}`, { cause: error })
       }
+      const delayMs = Math.round(backoffDelay(policy, retry))
+      logger?.info(`S3 ${operation} failed; retrying`, {
+        location,
+        attempt: retry + 1,
+        maxAttempts: policy.maxAttempts,
+        delayMs,
+        error: describeFailure(error),
+      })
+      await sleep(delayMs)
     }
-    await sleep(backoffDelay(policy, retry))
   }
+}
+
+/** What a failed attempt was, in a few words: the store's error code or the network error's. */
+function describeFailure(error: unknown): string {
+  const e = error as {
+    name?: unknown
+    code?: unknown
+    message?: unknown
+    $metadata?: { httpStatusCode?: unknown }
+  }
+  const status = e?.$metadata?.httpStatusCode
+  const name = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : 'Error'
+  return typeof status === 'number' ? `${status} ${name}` : `${name}: ${String(e?.message ?? '')}`
 }

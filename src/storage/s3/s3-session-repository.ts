@@ -61,7 +61,10 @@ export interface S3SessionRepositoryOptions {
    * `listSessions`: at most one PUT per session per interval per repository object. Default 60000.
    */
   activityInterval?: number
-  /** Where failures that do not fail a call are reported (default: `DEBUG=tether:storage`). */
+  /**
+   * Where retries, and failures that do not fail a call, are reported (default: stderr with
+   * `DEBUG=tether:storage`, else silent).
+   */
   logger?: Logger
 }
 
@@ -113,17 +116,13 @@ export class S3SessionRepository implements SessionRepository {
       })
     const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry }
     this.#conditionalWrites = options.conditionalWrites ?? 'auto'
-    this.#store = new S3ObjectStore(client, options.bucket, policy, this.#conditionalWrites === true)
+    const logger = options.logger ?? debugLogger('tether:storage')
+    this.#store = new S3ObjectStore(client, options.bucket, policy, this.#conditionalWrites === true, logger)
     const interval = options.activityInterval ?? 60_000
     if (!Number.isFinite(interval) || interval < 0) {
       throw new ConfigurationError(`activityInterval must be a non-negative number of ms, not ${interval}.`)
     }
-    this.#activity = new S3SessionActivity(
-      this.#store,
-      this.prefix,
-      interval,
-      options.logger ?? debugLogger('tether:storage'),
-    )
+    this.#activity = new S3SessionActivity(this.#store, this.prefix, interval, logger)
   }
 
   // Sessions
