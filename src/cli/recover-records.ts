@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DamagedRecordError, UnsupportedSchemaVersionError } from '../session/session-errors.ts'
+import { canRecoverSessionRecord } from '../session/session-record-recovery.ts'
 import type { SessionRecord } from '../session/session-records.ts'
 import { SCHEMA_VERSION } from '../session/session-records.ts'
 import { RecoveryError } from './cli-errors.ts'
@@ -55,11 +56,6 @@ export function standInRecord(sessionId: string): SessionRecord {
  * in one transaction). The session's agents and messages are untouched: the record lives in the
  * same `session.db` as every message, so the file is never moved aside whole.
  */
-/** A store that can rebuild its own damaged session record (the file and S3 repositories). */
-interface SessionRecordRecovery {
-  recoverSessionRecord(ref: { sessionId: string }): Promise<{ keptAs?: string }>
-}
-
 export async function rebuildSessionRecord(
   store: OpenStore,
   sessionId: string,
@@ -67,8 +63,8 @@ export async function rebuildSessionRecord(
 ): Promise<RecordRepair> {
   // The store's own repository, under any encryption layer: a rebuilt record has no title or
   // metadata, so there is nothing to seal, and an encrypted store reads it as it is.
-  const base = store.base as Partial<SessionRecordRecovery>
-  if (typeof base.recoverSessionRecord !== 'function') {
+  const base = store.base
+  if (!canRecoverSessionRecord(base)) {
     throw new RecoveryError(
       `${damaged.message} This store cannot rebuild it: copy ${damaged.location} aside, delete that object, then run \`tether sessions repair ${sessionId}\` again.`,
     )

@@ -1,9 +1,11 @@
 import { z } from 'zod'
 import type { JsonObject } from '../agent/agent-state.ts'
+import { ConfigurationError } from '../errors/configuration-error.ts'
 import { canonicalJson, jsonEqual } from '../messages/json-equal.ts'
 import { type ContentBlock, contentBlockSchema, jsonValueSchema, type Message } from '../messages/message.ts'
 import { DAMAGED_PLACEHOLDER } from '../session/load-repaired-history.ts'
 import { SessionConflictError } from '../session/session-errors.ts'
+import { canRecoverSessionRecord } from '../session/session-record-recovery.ts'
 import {
   type AgentRecord,
   type MessageRecord,
@@ -77,6 +79,20 @@ export class EncryptedSessionRepository implements SessionRepository {
   async readSession(ref: SessionRef): Promise<SessionRecord | null> {
     const record = await this.#inner.readSession(ref)
     return record && this.#openSession(ref, record)
+  }
+
+  /**
+   * Rebuilds a damaged session record through the repository underneath, where it can (the file
+   * and S3 repositories): the rebuilt record has no title or metadata, so nothing needs sealing.
+   */
+  async recoverSessionRecord(ref: SessionRef): Promise<{ record: SessionRecord; keptAs?: string }> {
+    if (!canRecoverSessionRecord(this.#inner)) {
+      throw new ConfigurationError(
+        'The repository under this EncryptedSessionRepository cannot rebuild session records.',
+      )
+    }
+    const { record, keptAs } = await this.#inner.recoverSessionRecord(ref)
+    return { record: this.#openSession(ref, record), ...(keptAs === undefined ? {} : { keptAs }) }
   }
 
   /** A session whose title or metadata does not open is reported in `unreadable`, never shown. */

@@ -1,4 +1,7 @@
+import type { Logger } from '../logging/logger.ts'
 import { jsonEqual } from '../messages/json-equal.ts'
+import { DamagedRecordError } from '../session/session-errors.ts'
+import { canRecoverSessionRecord } from '../session/session-record-recovery.ts'
 import type { SessionRecord } from '../session/session-records.ts'
 import type { AgentRef, SessionRepository } from '../session/session-repository.ts'
 import { syncAgentRecord } from './sync-agent-record.ts'
@@ -35,6 +38,8 @@ export interface SessionSyncInput {
   agentsWritten: ReadonlySet<string>
   /** Read-modify-write of one agent's bookkeeping, serialised with the repository's own. */
   commit(ref: AgentRef, update: (state: AgentSyncState) => AgentSyncState): Promise<AgentSyncState>
+  /** Where a rebuilt remote session record is reported (warn). */
+  logger: Logger
 }
 
 /**
@@ -53,7 +58,8 @@ export async function syncSession(input: SessionSyncInput): Promise<SessionSyncR
     await bookkeeping.clearDeletion(ref)
     if ((await local.readSession(ref)) === null) return { sessionId, deleted: 'remote', agents: [] }
   }
-  const [here, there] = [await local.readSession(ref), await remote.readSession(ref)]
+  const here = await local.readSession(ref)
+  const { record: there, rebuilt } = await readRemoteSession(input)
   if (here === null && there === null) return { sessionId, agents: [] }
   const states = await bookkeeping.listAgents(ref)
   if (here !== null && there === null && states.some(wasSynced)) {
@@ -67,7 +73,12 @@ export async function syncSession(input: SessionSyncInput): Promise<SessionSyncR
   }
   const remoteRecord = there ?? (await remote.createSession(ref))
   const localRecord = here ?? (await local.createSession(ref))
-  await syncTitleAndMetadata(input, localRecord, remoteRecord)
+  // A rebuilt remote record lost its title and metadata: this device's copy goes back up.
+  await syncTitleAndMetadata(
+    rebuilt ? { ...input, pushSessionUpdate: true } : input,
+    localRecord,
+    remoteRecord,
+  )
 
   const agentIds = new Set([
     ...(await local.listAgents(ref)).map((agent) => agent.agentId),
@@ -113,6 +124,35 @@ async function syncAgent(input: SessionSyncInput, ref: AgentRef): Promise<AgentS
     lastConflict: record.conflict ?? fresh.lastConflict,
   }))
   return { agentId: ref.agentId, ...history, agentRecord: record.direction, conflict: record.conflict }
+}
+
+/**
+ * The remote session record. A damaged one (a torn or corrupted object) would stop every sync of
+ * the session until someone ran `tether sessions repair`; all it holds is the title, metadata and
+ * creation time, and this device has a copy. So where the remote repository can, it is rebuilt
+ * (its damaged bytes kept aside first, never discarded) and the caller pushes the local title and
+ * metadata to it. Elsewhere the damage is reported as before.
+ */
+async function readRemoteSession(
+  input: SessionSyncInput,
+): Promise<{ record: SessionRecord | null; rebuilt: boolean }> {
+  const { remote, sessionId } = input
+  try {
+    return { record: await remote.readSession({ sessionId }), rebuilt: false }
+  } catch (error) {
+    if (!(error instanceof DamagedRecordError) || error.kind !== 'session') throw error
+    if (!canRecoverSessionRecord(remote)) throw error
+    const { record, keptAs } = await remote.recoverSessionRecord({ sessionId })
+    input.logger.warn(
+      'rebuilt the damaged remote session record; this device’s title and metadata go back up',
+      {
+        sessionId,
+        reason: error.reason,
+        keptAs: keptAs ?? null,
+      },
+    )
+    return { record, rebuilt: true }
+  }
 }
 
 /** Title and metadata: the side that changed them since the last sync wins; by default the remote. */

@@ -1,3 +1,5 @@
+import { debugLogger } from '../logging/debug-logger.ts'
+import type { Logger } from '../logging/logger.ts'
 import type { Message } from '../messages/message.ts'
 import type { AgentRecord, MessageRecord, SessionRecord } from '../session/session-records.ts'
 import type {
@@ -33,6 +35,8 @@ export interface SyncedSessionRepositoryOptions {
   autoSync?: AutoSyncOptions | false
   /** Called for each agent-state conflict a sync resolved (it is also in `syncStatus`). */
   onConflict?: (conflict: AgentStateConflict) => void
+  /** Where sync repairs are reported (default: stderr with `DEBUG=tether:sync`, else silent). */
+  logger?: Logger
 }
 
 export interface SyncOptions {
@@ -57,6 +61,7 @@ export class SyncedSessionRepository implements SessionRepository {
   readonly #bookkeeping: SyncBookkeeping
   readonly #scheduler: SyncScheduler | undefined
   readonly #onConflict: ((conflict: AgentStateConflict) => void) | undefined
+  readonly #logger: Logger
   /** Sessions whose title or metadata changed here since their last sync: pushed, not pulled. */
   readonly #sessionUpdates = new Set<string>()
   /** Sessions written here since their last sync: the background pushes these first. */
@@ -75,6 +80,7 @@ export class SyncedSessionRepository implements SessionRepository {
     this.remote = options.remote
     this.#bookkeeping = new SyncBookkeeping(options.state ?? new MemorySyncStateStore())
     this.#onConflict = options.onConflict
+    this.#logger = options.logger ?? debugLogger('tether:sync')
     if (options.autoSync !== false) {
       this.#scheduler = new SyncScheduler(options.autoSync ?? {}, (full) => this.#background(full))
     }
@@ -262,6 +268,7 @@ export class SyncedSessionRepository implements SessionRepository {
       sessionId,
       agentsWritten: this.#agentsWritten.get(sessionId) ?? new Set(),
       commit: (ref, update) => this.#updateBookkeeping(ref, update),
+      logger: this.#logger,
     }).catch((error: unknown) => {
       // Not pushed: the change stays this device's to push at the next sync.
       if (pushSessionUpdate) this.#sessionUpdates.add(sessionId)
