@@ -168,8 +168,10 @@ export class FileSessionRepository implements SessionRepository {
 
   /**
    * Keeps a damaged session record's bytes aside (`<session>/quarantine/session-record-<ms>.damaged`)
-   * and writes a new one (creation time: now), leaving agents and messages as they are. A readable
-   * record is left alone. For `tether sessions repair`; a format 1 session is migrated first, its
+   * and writes a new one (creation time: now), leaving agents and messages as they are. When only
+   * the agent roster beside it is damaged, the record is kept and the roster's bytes go aside
+   * (`agent-roster-<ms>.damaged`); either way the roster is rebuilt from the agent and message
+   * rows. A readable record is left alone. For `tether sessions repair`; a format 1 session is migrated first, its
    * damaged `session.json` carried over as it is.
    */
   async recoverSessionRecord({ sessionId }: SessionRef): Promise<{ record: SessionRecord; keptAs?: string }> {
@@ -186,16 +188,23 @@ export class FileSessionRepository implements SessionRepository {
     } catch (error) {
       if (!(error instanceof DamagedRecordError)) throw error
     }
-    const bytes = await this.#run('read', path, () => database.sessionBytes())
+    // Only the roster damaged: the record (title, metadata, creation time) is kept, the roster's
+    // bytes go aside. Otherwise the record's bytes go aside and both are rebuilt.
+    const intact = await this.#run('read session', path, async () => database.intactSessionRecord())
+    const bytes = await this.#run('read', path, async () =>
+      intact ? database.rosterBytes() : database.sessionBytes(),
+    )
     const quarantine = join(dir, 'quarantine')
-    const keptAs = join(quarantine, `session-record-${Date.now()}.damaged`)
+    const keptAs = join(quarantine, `${intact ? 'agent-roster' : 'session-record'}-${Date.now()}.damaged`)
     await this.#run('keep aside', keptAs, async () => {
       await this.#files.ensureDirectory(quarantine)
       await this.#files.writeReplacing(keptAs, bytes ?? new Uint8Array())
     })
     const time = now()
     await this.#run('rebuild the session record of', path, () =>
-      database.rebuildSession({ schemaVersion: SCHEMA_VERSION, sessionId, createdAt: time, updatedAt: time }),
+      database.rebuildSession(
+        intact ?? { schemaVersion: SCHEMA_VERSION, sessionId, createdAt: time, updatedAt: time },
+      ),
     )
     return { record: (await this.readSession({ sessionId })) as SessionRecord, keptAs }
   }

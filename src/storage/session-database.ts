@@ -210,6 +210,25 @@ export class SessionDatabase {
     return value instanceof Uint8Array ? value : null
   }
 
+  /** The stored bytes of the agent roster (row 1), to keep aside before a damaged one is rebuilt. */
+  rosterBytes(): Uint8Array | null {
+    const value = this.#get('SELECT record FROM session WHERE id = 1')?.record
+    return value instanceof Uint8Array ? value : null
+  }
+
+  /**
+   * The session record (row 0) when it reads intact, else null: when only the roster is damaged,
+   * a repair keeps the record, and with it the title and metadata.
+   */
+  intactSessionRecord(): SessionRecord | null {
+    try {
+      return this.#read(() => this.#session())
+    } catch (error) {
+      if (error instanceof DamagedRecordError) return null
+      throw error
+    }
+  }
+
   /**
    * Replaces a damaged session record (the caller kept its bytes aside) and rebuilds the roster
    * from the agent and message rows, which are left as they are.
@@ -398,9 +417,9 @@ export class SessionDatabase {
     // The roster is part of the session record: `tether sessions repair` rebuilds both.
     if (!row)
       throw new DamagedRecordError(this.path, 'the agent roster is missing', undefined, { kind: 'session' })
-    const bytes = unsealed(row, 'roster', '', this.path)
     try {
-      return parseRecord(rosterSchema, utf8(bytes), this.path)
+      // A failed seal check is named as the roster's too: the operator sees which row went bad.
+      return parseRecord(rosterSchema, utf8(unsealed(row, 'roster', '', this.path)), this.path)
     } catch (error) {
       if (!(error instanceof DamagedRecordError)) throw error
       throw new DamagedRecordError(this.path, `the agent roster: ${error.reason}`, undefined, {

@@ -5,6 +5,7 @@ import { FileSessionRepository } from '../../src/index.ts'
 import { runTether } from '../support/cli-run.ts'
 import {
   damageAgentRecord,
+  damageAgentRoster,
   damageSessionRecord,
   seedChat,
   storedSessionRecord,
@@ -61,6 +62,32 @@ describe('every damaged record can be recovered from the CLI, and nothing is los
       '{"schemaVersion":1,',
     )
     await expectAllMessages(flag, 'broken')
+    expect((await runTether(['sessions', 'verify', '--store', flag])).code).toBe(0)
+  })
+
+  it('a damaged agent roster: repair rebuilds it from the agent and message rows and keeps the title', async () => {
+    const { directory, flag } = await store('broken')
+    await new FileSessionRepository({ directory }).updateSession({ sessionId: 'broken', title: 'Keep me' })
+    await damageAgentRoster(directory, 'broken')
+
+    const show = await runTether(['sessions', 'show', 'broken', '--store', flag])
+    expect(show.code).toBe(1)
+    expect(show.stderr).toMatch(
+      /Damaged session record at .*session\.db: .*roster.*`tether sessions repair SESSION`/,
+    )
+    const verify = await runTether(['sessions', 'verify', '--store', flag])
+    expect(verify.code).toBe(3)
+
+    const repair = await runTether(['sessions', 'repair', 'broken', '--store', flag])
+    expect(repair.code, repair.stderr).toBe(0)
+    expect(repair.stdout).toMatch(/damaged-session-record\s+repaired\s+.*roster.* kept at .*quarantine/)
+    const kept = await readdir(join(directory, 'broken', 'quarantine'))
+    expect(await readFile(join(directory, 'broken', 'quarantine', kept[0] ?? ''), 'utf8')).toBe('{"agents":')
+    await expectAllMessages(flag, 'broken')
+    // Only the roster was damaged: the session record, and the title in it, stay as they were.
+    expect((await new FileSessionRepository({ directory }).readSession({ sessionId: 'broken' }))?.title).toBe(
+      'Keep me',
+    )
     expect((await runTether(['sessions', 'verify', '--store', flag])).code).toBe(0)
   })
 

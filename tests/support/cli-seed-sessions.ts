@@ -85,6 +85,11 @@ export async function damageSessionRecord(directory: string, sessionId: string):
   return join(directory, encodeStorageName(sessionId), 'session.db')
 }
 
+/** Overwrites the agent roster (which agents a file session holds; row 1 beside the record). */
+export async function damageAgentRoster(directory: string, sessionId: string): Promise<void> {
+  tamper(directory, sessionId, 'UPDATE session SET record = ? WHERE id = 1', Buffer.from('{"agents":'))
+}
+
 /** Overwrites an agent's record with bytes that are not a record. */
 export async function damageAgentRecord(
   directory: string,
