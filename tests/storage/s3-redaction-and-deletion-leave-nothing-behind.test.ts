@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Message } from '../../src/index.ts'
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { populateHistory } from '../support/s3-history.ts'
-import { type S3Proxy, startS3Proxy } from '../support/s3-proxy.ts'
 import { rawBucket } from '../support/s3-raw.ts'
-import { S3_TARGETS, type S3TestTarget, TARGET_START_TIMEOUT } from '../support/s3-targets.ts'
+import { S3_TARGETS, useS3Target } from '../support/s3-targets.ts'
 
 const text = (value: string): Message => ({ role: 'user', content: [{ type: 'text', text: value }] })
 
@@ -12,30 +11,19 @@ for (const target of S3_TARGETS) {
   describe.skipIf(target.unavailable !== undefined)(
     `S3 redaction and deletion leave nothing behind (${target.name})`,
     () => {
-      let server: S3TestTarget
-      let proxy: S3Proxy
-      let bucket: string
-      beforeAll(async () => {
-        server = await target.start()
-        proxy = await startS3Proxy(server.port)
-        bucket = await server.createBucket()
-      }, TARGET_START_TIMEOUT)
-      afterAll(async () => {
-        await proxy.stop()
-        await server.stop()
-      })
+      const s3 = useS3Target(target, { proxy: true })
 
       const open = (segmentSize = 50) =>
         new S3SessionRepository({
-          bucket,
+          bucket: s3.bucket,
           prefix: 'r/',
           segmentSize,
-          clientConfig: server.clientConfig(proxy.endpoint),
+          clientConfig: s3.server.clientConfig(s3.proxy.endpoint),
         })
 
       /** Every object under the session whose bytes contain `needle`. */
       async function objectsContaining(sessionId: string, needle: string): Promise<string[]> {
-        const raw = rawBucket(server.clientConfig(), bucket)
+        const raw = rawBucket(s3.server.clientConfig(), s3.bucket)
         const keys = await raw.keys(`r/sessions/${sessionId}/`)
         const hits: string[] = []
         for (const key of keys) if ((await raw.get(key)).includes(needle)) hits.push(key)
@@ -75,19 +63,19 @@ for (const target of S3_TARGETS) {
         // Over 1,250 objects either way (the message layout keeps one per message, plus packs).
         await populateHistory(writer, 'big', target.conditionalWrites ? 1500 : 5000)
         await populateHistory(writer, 'neighbour', 10)
-        const raw = rawBucket(server.clientConfig(), bucket)
+        const raw = rawBucket(s3.server.clientConfig(), s3.bucket)
         const objects = (await raw.keys('r/sessions/big/')).length
         expect(objects).toBeGreaterThan(1250)
-        proxy.reset()
+        s3.proxy.reset()
         await open(4).deleteSession({ sessionId: 'big' })
-        expect(proxy.counts().LIST).toBeGreaterThanOrEqual(2)
-        expect(proxy.counts().DELETE).toBeGreaterThanOrEqual(2)
+        expect(s3.proxy.counts().LIST).toBeGreaterThanOrEqual(2)
+        expect(s3.proxy.counts().DELETE).toBeGreaterThanOrEqual(2)
         // One DeleteObjects per listed page: a handful of requests for 1,250+ objects, not one each.
         // (s3rver answers a large DeleteObjects with a 500 now and then, racing its own directory
         // cleanup; the retry policy repeats it, so up to two per page.)
-        expect(proxy.counts().DELETE).toBeLessThanOrEqual(2 * proxy.counts().LIST)
+        expect(s3.proxy.counts().DELETE).toBeLessThanOrEqual(2 * s3.proxy.counts().LIST)
         // A LIST and a DeleteObjects per 1,000 keys (the S3 limits), plus the empty last page.
-        expect(proxy.total()).toBeLessThanOrEqual(2 * Math.ceil(objects / 1000) + 4)
+        expect(s3.proxy.total()).toBeLessThanOrEqual(2 * Math.ceil(objects / 1000) + 4)
         expect(await raw.keys('r/sessions/big/')).toEqual([])
         // Its activity marker (what orders the session list) goes too; the neighbour's stays.
         const markers = await raw.keys('r/activity/')

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   Agent,
   type LogFields,
@@ -9,8 +9,8 @@ import {
 } from '../../src/index.ts'
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { ScriptedModel } from '../../src/testing/index.ts'
-import { type Fault, type S3Proxy, startS3Proxy } from '../support/s3-proxy.ts'
-import { S3_TARGETS, type S3TestTarget, TARGET_START_TIMEOUT } from '../support/s3-targets.ts'
+import type { Fault } from '../support/s3-proxy.ts'
+import { S3_TARGETS, useS3Target } from '../support/s3-targets.ts'
 
 const text = (value: string): Message => ({ role: 'user', content: [{ type: 'text', text: value }] })
 const textOf = (message: Message) => (message.content[0] as { text: string }).text
@@ -28,9 +28,7 @@ for (const target of S3_TARGETS) {
   describe.skipIf(target.unavailable !== undefined)(
     `S3 faults: retried with backoff and jitter, never lost or duplicated (${target.name})`,
     () => {
-      let server: S3TestTarget
-      let proxy: S3Proxy
-      let bucket: string
+      const s3 = useS3Target(target, { proxy: true })
       let prefixes = 0
       const retry = { maxAttempts: 10, baseDelayMs: 5, maxDelayMs: 100, attemptTimeoutMs: 400 }
       /** What the repositories behind the faulty proxy logged: each retry, at info. */
@@ -43,24 +41,14 @@ for (const target of S3_TARGETS) {
       }
       const through = (prefix: string) =>
         new S3SessionRepository({
-          bucket,
+          bucket: s3.bucket,
           prefix,
           retry,
           logger,
-          clientConfig: server.clientConfig(proxy.endpoint),
+          clientConfig: s3.server.clientConfig(s3.proxy.endpoint),
         })
       const direct = (prefix: string) =>
-        new S3SessionRepository({ bucket, prefix, clientConfig: server.clientConfig() })
-
-      beforeAll(async () => {
-        server = await target.start()
-        proxy = await startS3Proxy(server.port)
-        bucket = await server.createBucket()
-      }, TARGET_START_TIMEOUT)
-      afterAll(async () => {
-        await proxy.stop()
-        await server.stop()
-      })
+        new S3SessionRepository({ bucket: s3.bucket, prefix, clientConfig: s3.server.clientConfig() })
 
       /** Appends `count` messages from two handles at once; returns what a clean reader then sees. */
       async function appendThroughFaults(count: number) {
@@ -76,7 +64,7 @@ for (const target of S3_TARGETS) {
           return records
         }
         const records = (await Promise.all([device(a, 0), device(b, 1)])).flat()
-        proxy.setFaults(undefined)
+        s3.proxy.setFaults(undefined)
         const stored = await direct(prefix).readMessages(ref)
         return { records, stored }
       }
@@ -104,11 +92,11 @@ for (const target of S3_TARGETS) {
           { kind: 'drop-after' },
           { kind: 'delay', ms: 600 },
         ]
-        const before = proxy.injected()
-        proxy.setFaults(() => (next() < 0.2 ? kinds[Math.floor(next() * kinds.length)] : undefined))
+        const before = s3.proxy.injected()
+        s3.proxy.setFaults(() => (next() < 0.2 ? kinds[Math.floor(next() * kinds.length)] : undefined))
         logged.length = 0
         expectEachOnceInOneOrder(await appendThroughFaults(30), 30)
-        expect(proxy.injected() - before).toBeGreaterThan(10)
+        expect(s3.proxy.injected() - before).toBeGreaterThan(10)
         // Each retry was said, with where, which attempt and why (DEBUG=tether:storage prints them).
         const retries = logged.filter((line) => / failed; retrying$/.test(line.message))
         expect(retries.length).toBeGreaterThan(5)
@@ -121,7 +109,7 @@ for (const target of S3_TARGETS) {
 
       it('every PUT reaches the store but its answer is lost, so each is retried: still no duplicate', async () => {
         const answered = new Set<string>()
-        proxy.setFaults((request) => {
+        s3.proxy.setFaults((request) => {
           if (request.operation !== 'PUT' || answered.has(request.key)) return undefined
           answered.add(request.key)
           return { kind: 'drop-after' }
@@ -141,7 +129,7 @@ for (const target of S3_TARGETS) {
         const ref = { sessionId: 'user-1', agentId: 'default' }
         const stored = await direct('unreachable/').readMessages(ref)
 
-        proxy.setFaults(() => ({ kind: 'drop-before' }))
+        s3.proxy.setFaults(() => ({ kind: 'drop-before' }))
         const started = Date.now()
         const failure = await agent()
           .run('during the outage')
@@ -149,7 +137,7 @@ for (const target of S3_TARGETS) {
             () => undefined,
             (error: unknown) => error,
           )
-        proxy.setFaults(undefined)
+        s3.proxy.setFaults(undefined)
         // The append fails, and so does the agent-record write at the end of the run: both reported.
         const errors = failure instanceof AggregateError ? failure.errors : [failure]
         for (const error of errors) expect(error).toBeInstanceOf(StorageError)

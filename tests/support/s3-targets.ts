@@ -2,6 +2,7 @@ import type { S3ClientConfig } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll } from 'vitest'
 import { cephSkipNote, cephUnavailable, useCephCluster } from './ceph-cluster.ts'
 import type { S3Credentials } from './run-session-worker.ts'
+import { type S3Proxy, startS3Proxy } from './s3-proxy.ts'
 import { S3RVER_CREDENTIALS, startS3Server } from './s3-server.ts'
 
 /** One S3-compatible store the S3 suites run against, started for a test file. */
@@ -60,19 +61,29 @@ export const TARGET_START_TIMEOUT = 150_000
 
 /**
  * Starts `target` before the suite's tests (a fresh bucket each suite) and stops it after; the
- * returned object reads the running server and bucket once started.
+ * returned object reads the running server and bucket once started. With `proxy`, a counting and
+ * fault-injecting proxy (tests/support/s3-proxy.ts) runs in front of it too.
  */
-export function useS3Target(target: S3TargetKind): {
+export function useS3Target(
+  target: S3TargetKind,
+  options: { proxy?: boolean } = {},
+): {
   readonly server: S3TestTarget
   readonly bucket: string
+  readonly proxy: S3Proxy
 } {
   let server: S3TestTarget | undefined
   let bucket: string | undefined
+  let proxy: S3Proxy | undefined
   beforeAll(async () => {
     server = await target.start()
+    if (options.proxy) proxy = await startS3Proxy(server.port)
     bucket = await server.createBucket()
   }, TARGET_START_TIMEOUT)
-  afterAll(() => server?.stop())
+  afterAll(async () => {
+    await proxy?.stop()
+    await server?.stop()
+  })
   return {
     get server() {
       if (server === undefined) throw new Error(`${target.name} has not started`)
@@ -81,6 +92,10 @@ export function useS3Target(target: S3TargetKind): {
     get bucket() {
       if (bucket === undefined) throw new Error(`${target.name} has no bucket yet`)
       return bucket
+    },
+    get proxy() {
+      if (proxy === undefined) throw new Error(`no proxy in front of ${target.name} (pass { proxy: true })`)
+      return proxy
     },
   }
 }
