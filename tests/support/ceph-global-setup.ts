@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CEPH_DIR_VARIABLE, CEPH_WATCH_VARIABLE, cephUnavailable } from './ceph-cluster.ts'
+import { fastTempRoot } from './fast-temp-root.ts'
 
 /**
  * vitest globalSetup: gives the run one directory where the first Ceph suite starts the shared
@@ -13,8 +13,8 @@ export function setup(): () => Promise<void> {
   // suites are skipped, not passed.
   const missing = cephUnavailable()
   if (missing !== undefined) process.stdout.write(`The Ceph RGW suites will not run: ${missing}.\n`)
-  // In memory where Linux offers it (tmpfs): the monitor's store syncs every commit to its disk.
-  const directory = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'tether-ceph-run-'))
+  // In memory where there is room: the monitor's store syncs every commit to its disk.
+  const directory = mkdtempSync(join(fastTempRoot(), 'tether-ceph-run-'))
   process.env[CEPH_DIR_VARIABLE] = directory
   process.env[CEPH_WATCH_VARIABLE] = String(process.pid)
   return async () => {

@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
+import { fastTempRoot } from './fast-temp-root.ts'
 
 const script = fileURLToPath(new URL('./s3-server-process.mjs', import.meta.url))
 
@@ -22,15 +21,10 @@ export interface S3TestServer {
 
 let buckets = 0
 
-const SHARED_MEMORY = '/dev/shm'
-
 /** Starts s3rver in a child process on a free loopback port, with its data in a temp directory. */
 export async function startS3Server(): Promise<S3TestServer> {
-  // s3rver keeps each object as files (data, metadata); in memory where Linux offers it (tmpfs),
-  // its many small writes cost no journal: about a third less CPU in the multi-device suites.
-  const directory = await mkdtemp(
-    join(existsSync(SHARED_MEMORY) ? SHARED_MEMORY : tmpdir(), 'tether-s3rver-'),
-  )
+  // s3rver keeps each object as files (data, metadata): in memory where there is room.
+  const directory = await mkdtemp(join(fastTempRoot(), 'tether-s3rver-'))
   const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', script, directory], {
     stdio: ['pipe', 'pipe', 'inherit'],
   })
