@@ -23,7 +23,7 @@ export interface CephCluster {
 /**
  * Why Ceph suites cannot run here, or undefined when they can. Under vitest they run only with
  * TETHER_CEPH=1 (.ci/run sets it): they repeat the s3rver suites against a store that enforces
- * conditional writes, and add about a minute to `npm test` on a 2-core machine.
+ * conditional writes, and add 30 to 45 s to `npm test` on a 2-core machine.
  */
 export function cephUnavailable(): string | undefined {
   if (process.env.VITEST !== undefined && process.env.TETHER_CEPH !== '1') {

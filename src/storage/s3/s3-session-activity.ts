@@ -15,8 +15,8 @@ import type { S3ObjectStore } from './s3-object-store.ts'
  * Cost: creating and updating a session write it once more (in parallel with the record). An
  * append writes it only if this repository object has not done so for that session within
  * `interval` ms, so a turn adds at most one PUT, and a busy session one PUT a minute per process.
- * `updatedAt` on S3 is therefore exact to `interval` (and to the second, the resolution of
- * LastModified on S3 and most compatible stores).
+ * `updatedAt` on S3 is therefore exact to `interval`, and to the second (a HEAD's Last-Modified is
+ * an HTTP date, which has no finer unit).
  */
 export class S3SessionActivity {
   readonly #store: S3ObjectStore

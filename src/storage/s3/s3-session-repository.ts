@@ -215,14 +215,9 @@ export class S3SessionRepository implements SessionRepository {
       if (page.length > 0) await this.#store.deleteMany(page)
       page = keys
     }
-    // The activity key goes with the last page: until the folder is empty the session is still
-    // listed, and is ordered by it.
-    const activity = this.#activity.key(sessionId)
-    if (page.length < 1000) await this.#store.deleteMany([...page, activity])
-    else {
-      await this.#store.deleteMany(page)
-      await this.#store.deleteMany([activity])
-    }
+    // The activity key goes with the last page (deleteMany splits past 1,000 keys): until the
+    // folder is empty the session is still listed, and is ordered by it.
+    await this.#store.deleteMany([...page, this.#activity.key(sessionId)])
     this.#activity.forget(sessionId)
     for (const [key, log] of this.#logs) if (key.startsWith(dir)) log.forget()
     for (const key of [...this.#agentVersions.keys()])
