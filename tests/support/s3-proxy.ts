@@ -1,4 +1,10 @@
-import { createServer, request as forward, type IncomingMessage, type Server } from 'node:http'
+import {
+  createServer,
+  request as forward,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 export type S3Operation = 'GET' | 'PUT' | 'LIST' | 'DELETE' | 'OTHER'
@@ -65,8 +71,7 @@ export async function startS3Proxy(targetPort: number): Promise<S3Proxy> {
     const fault = decide?.(info)
     if (fault) injected++
     if (fault?.kind === 'status') {
-      res.writeHead(fault.status, { 'content-type': 'application/xml' })
-      res.end(`<?xml version="1.0"?><Error><Code>${fault.code}</Code><Message>injected</Message></Error>`)
+      answerWithError(res, fault)
       return
     }
     if (fault?.kind === 'drop-before') {
@@ -92,8 +97,7 @@ export async function startS3Proxy(targetPort: number): Promise<S3Proxy> {
         }
         if (res.destroyed) return
         if (fault?.kind === 'status-after') {
-          res.writeHead(fault.status, { 'content-type': 'application/xml' })
-          res.end(`<?xml version="1.0"?><Error><Code>${fault.code}</Code><Message>injected</Message></Error>`)
+          answerWithError(res, fault)
           return
         }
         res.writeHead(answer.statusCode ?? 502, answer.headers)
@@ -149,4 +153,10 @@ function readBody(stream: IncomingMessage): Promise<Buffer> {
     stream.on('end', () => resolve(Buffer.concat(chunks)))
     stream.on('error', reject)
   })
+}
+
+/** An S3 error answer, as the store would write it. */
+function answerWithError(res: ServerResponse, fault: { status: number; code: string }): void {
+  res.writeHead(fault.status, { 'content-type': 'application/xml' })
+  res.end(`<?xml version="1.0"?><Error><Code>${fault.code}</Code><Message>injected</Message></Error>`)
 }
