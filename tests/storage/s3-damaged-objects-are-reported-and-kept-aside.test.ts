@@ -36,8 +36,9 @@ describe('damaged S3 objects are reported by key and kept aside', () => {
     const raw = rawBucket(server.clientConfig(), bucket)
     const keys = new KeyLayout('p/').agentLayout(ref)
     const logKeys = await raw.keys(keys.log)
-    const decided = logKeys.find((key) => key.includes('/d~')) as string
-    const tailKey = decided.replace(/d~\d{12}~/, 'p~')
+    const decided = keys.parse(logKeys.find((key) => key.includes('/d~')) as string)
+    if (decided.kind !== 'decided') throw new Error(`not a decided key: ${decided.key}`)
+    const tailKey = keys.proposal(decided.slot, decided.value)
     return { ref, repository, raw, keys, tailKey }
   }
 

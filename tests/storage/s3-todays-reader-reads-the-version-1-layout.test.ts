@@ -79,6 +79,11 @@ for (const target of S3_TARGETS) {
         // Even on a store with conditional writes, an existing log keeps its slot layout.
         const keys = await rawBucket(s3.server.clientConfig(), s3.bucket).keys(`${prefix}sessions/`)
         expect(keys.filter((key) => /\/log\/m\d{12}/.test(key))).toEqual([])
+        // And its slot format 1, which 0.1's readers parse: tails on prepares, no format-2 keys
+        // (q~ prepares, v-named values), which 0.1 refuses as a newer layout.
+        const logKeys = keys.filter((key) => key.includes('/log/'))
+        expect(logKeys.filter((key) => /\/(q~|[ad]~.*~v)/.test(key))).toEqual([])
+        expect(logKeys.filter((key) => /\/d~\d{12}~\d{12}\./.test(key)).length).toBeGreaterThan(0)
       })
     },
   )

@@ -8,8 +8,9 @@ import { encodeStorageName } from '../storage-name.ts'
  *
  *   <prefix>sessions/<session>/session.json
  *   <prefix>sessions/<session>/agents/<agent>/agent.json
- *   <prefix>sessions/<session>/agents/<agent>/log/<slot>/p~<ballot>             prepare (+ proposed tail)
- *   <prefix>sessions/<session>/agents/<agent>/log/<slot>/a~<ballot>~<value>     accept
+ *   <prefix>sessions/<session>/agents/<agent>/log/<slot>/q~<ballot>             prepare (format 2)
+ *   <prefix>sessions/<session>/agents/<agent>/log/<slot>/p~<ballot>             prepare + proposed tail (format 1)
+ *   <prefix>sessions/<session>/agents/<agent>/log/<slot>/a~<ballot>~<value>     accept (+ the tail, if it proposes it)
  *   <prefix>sessions/<session>/agents/<agent>/log/<slot>/d~<count>~<value>      decided
  *   <prefix>sessions/<session>/agents/<agent>/log/m<index>                        message (conditional writes)
  *   <prefix>sessions/<session>/agents/<agent>/log/m<index>.pack                   copies of 8 messages
@@ -89,15 +90,32 @@ export function compareBallots(a: Ballot, b: Ballot): number {
   return a.writer < b.writer ? -1 : a.writer > b.writer ? 1 : 0
 }
 
-/** One parsed key of a log slot. `value` names the prepare object that holds a proposal's tail. */
+/**
+ * Slot formats. Format 1 (tether-agents 0.1): a proposal's tail rides on its proposer's first
+ * prepare `p~<ballot>`, and its value is named `<ballot>`. Format 2: prepares `q~<ballot>` are
+ * empty, the tail rides on the first accept that proposes it, `a~<ballot>~v<ballot>`, and the
+ * value is named `v<ballot>`. Moving the tail to the accept is what lets a writer prepare its next
+ * slot while it accepts this one (see SlotProtocol). 0.1's key parser refuses `q~` and `v` names,
+ * so an older reader refuses a format-2 log instead of misreading it.
+ */
+export type SlotFormat = 1 | 2
+
+/** One parsed key of a log slot. `value` names the object that holds a proposal's tail. */
 export type SlotKey =
-  | { kind: 'prepare'; slot: number; ballot: Ballot; key: string }
+  | { kind: 'prepare'; slot: number; ballot: Ballot; format: SlotFormat; key: string }
   | { kind: 'accept'; slot: number; ballot: Ballot; value: string; key: string }
   | { kind: 'decided'; slot: number; count: number; value: string; key: string }
 
+/** The format a value name belongs to: format 2 names start with `v`. */
+export const valueFormat = (value: string): SlotFormat => (value.startsWith('v') ? 2 : 1)
+
+/** The name of the value a format-2 accept proposes (its own tail). */
+export const ownValue = (ballot: Ballot): string => `v${ballotName(ballot)}`
+
 const BALLOT = String.raw`(\d{12})\.([0-9a-f]{1,32})`
+const VALUE = String.raw`v?\d{12}\.[0-9a-f]{1,32}`
 const SLOT_KEY = new RegExp(
-  String.raw`^(\d{12})/(?:p~${BALLOT}|a~${BALLOT}~(${BALLOT})|d~(\d{12})~(${BALLOT}))$`,
+  String.raw`^(\d{12})/(?:([pq])~${BALLOT}|a~${BALLOT}~(${VALUE})|d~(\d{12})~(${VALUE}))$`,
 )
 
 export class AgentKeys {
@@ -116,13 +134,17 @@ export class AgentKeys {
     return `${this.log}${pad(MAX_SLOT - slot)}/`
   }
 
-  prepare(slot: number, ballot: Ballot): string {
-    return `${this.slotDir(slot)}p~${ballotName(ballot)}`
+  prepare(slot: number, ballot: Ballot, format: SlotFormat): string {
+    return `${this.slotDir(slot)}${format === 1 ? 'p' : 'q'}~${ballotName(ballot)}`
   }
 
-  /** The object holding the tail a proposal carries: its proposer's first prepare. */
+  /**
+   * The object holding the tail a value names: its proposer's first prepare (format 1) or the
+   * accept that proposed it (format 2).
+   */
   proposal(slot: number, value: string): string {
-    return `${this.slotDir(slot)}p~${value}`
+    if (valueFormat(value) === 1) return `${this.slotDir(slot)}p~${value}`
+    return `${this.slotDir(slot)}a~${value.slice(1)}~${value}`
   }
 
   accept(slot: number, ballot: Ballot, value: string): string {
@@ -186,18 +208,21 @@ export class AgentKeys {
   parse(key: string): SlotKey {
     const match = SLOT_KEY.exec(key.slice(this.log.length))
     if (!key.startsWith(this.log) || !match) {
-      throw new UnsupportedSchemaVersionError(`s3 key ${key}`, 2, [1])
+      throw new UnsupportedSchemaVersionError(`s3 key ${key}`, 3, [1, 2])
     }
     const slot = MAX_SLOT - Number(match[1])
     const ballot = (round?: string, writer?: string): Ballot => ({
       round: Number(round),
       writer: writer ?? '',
     })
-    if (match[2] !== undefined) return { kind: 'prepare', slot, ballot: ballot(match[2], match[3]), key }
-    if (match[4] !== undefined) {
-      return { kind: 'accept', slot, ballot: ballot(match[4], match[5]), value: match[6] ?? '', key }
+    if (match[2] !== undefined) {
+      const format = match[2] === 'p' ? 1 : 2
+      return { kind: 'prepare', slot, ballot: ballot(match[3], match[4]), format, key }
     }
-    return { kind: 'decided', slot, count: Number(match[9]), value: match[10] ?? '', key }
+    if (match[5] !== undefined) {
+      return { kind: 'accept', slot, ballot: ballot(match[5], match[6]), value: match[7] ?? '', key }
+    }
+    return { kind: 'decided', slot, count: Number(match[8]), value: match[9] ?? '', key }
   }
 
   parseSegment(key: string): { index: number; revision: number } | null {

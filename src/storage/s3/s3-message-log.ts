@@ -8,12 +8,12 @@ import {
 } from '../../session/session-errors.ts'
 import { type MessageRecord, SCHEMA_VERSION } from '../../session/session-records.ts'
 import type { AgentRef } from '../../session/session-repository.ts'
-import type { AgentKeys } from './s3-key-layout.ts'
+import { type AgentKeys, type SlotFormat, valueFormat } from './s3-key-layout.ts'
 import type { ListPage, S3ObjectStore } from './s3-object-store.ts'
 import { planQuarantine } from './s3-quarantine.ts'
 import { decodeRecord, decodeSegment, decodeTail, newTail, type Tail, tailEnd } from './s3-record-codec.ts'
 import { sleep } from './s3-retry-policy.ts'
-import { type Base, type LogView, SlotProtocol } from './s3-slot-protocol.ts'
+import { type Base, type LogView, type Prepared, SlotProtocol } from './s3-slot-protocol.ts'
 
 /** The newest decided slot and its tail: what the next proposal builds on. */
 export interface Head extends Base {
@@ -47,6 +47,8 @@ export class S3MessageLog {
   #pending: Pending[] = []
   /** The highest round a compare-and-append that gave up saw at a slot: the next try starts above. */
   #contended: { slot: number; highest: number } | null = null
+  /** Our prepare ahead of the slot after the one we last won (SlotProtocol: preparing ahead). */
+  #prepared: Prepared | null = null
 
   constructor(store: S3ObjectStore, keys: AgentKeys, ref: AgentRef, segmentSize: number) {
     this.#store = store
@@ -108,6 +110,7 @@ export class S3MessageLog {
   /** Forgets cached state (after the session was deleted). */
   forget(): void {
     this.#head = null
+    this.#prepared = null
   }
 
   async read(offset = 0, limit?: number, first?: ListPage): Promise<MessageRecord[]> {
@@ -172,7 +175,10 @@ export class S3MessageLog {
       const outcome = await this.#protocol.decide(slot, head, tail, {
         giveUpIfContended: expectedIndex !== undefined,
         fromRound: this.#contended?.slot === slot ? this.#contended.highest + 1 : 1,
+        format: formatAfter(head),
+        prepared: this.#prepared,
       })
+      this.#prepared = outcome.kind === 'won' ? outcome.prepared : null
       if (outcome.kind === 'contended') this.#contended = { slot, highest: outcome.highest }
       if (outcome.kind === 'won') {
         this.#head = { slot: head.slot + 1, value: outcome.value, tail }
@@ -220,7 +226,11 @@ export class S3MessageLog {
         throw error
       }
       if (planned.tail === null) return planned.result
-      const outcome = await this.#protocol.decide(head.slot + 1, head, planned.tail)
+      const outcome = await this.#protocol.decide(head.slot + 1, head, planned.tail, {
+        format: formatAfter(head),
+        prepared: this.#prepared,
+      })
+      this.#prepared = outcome.kind === 'won' ? outcome.prepared : null
       this.#head =
         outcome.kind === 'won' ? { slot: head.slot + 1, value: outcome.value, tail: planned.tail } : null
       if (outcome.kind === 'won') return planned.result
@@ -366,6 +376,12 @@ export class S3MessageLog {
     return result
   }
 }
+
+/**
+ * The slot format a proposal after `head` uses: a log keeps its format, so writers of
+ * tether-agents 0.1 can still share a log they started; a new log takes format 2.
+ */
+const formatAfter = (head: Base): SlotFormat => (head.value === null ? 2 : valueFormat(head.value))
 
 /**
  * The tail after appending `records`: it keeps the current segment and at least the last
