@@ -26,20 +26,29 @@ describe('damaged S3 objects are reported by key and kept aside', () => {
   })
   afterAll(() => server.stop())
 
-  async function setUp(count: number) {
+  async function setUp(count: number, batch = 10) {
     const sessionId = `damaged-${sessions++}`
     const ref = { sessionId, agentId: 'default' }
     const open = () => new S3SessionRepository({ bucket, prefix: 'p/', clientConfig: server.clientConfig() })
-    await populateHistory(open(), sessionId, count, { batch: 10 })
+    await populateHistory(open(), sessionId, count, { batch })
     // A handle that has cached nothing, as another device would be.
     const repository = open()
     const raw = rawBucket(server.clientConfig(), bucket)
     const keys = new KeyLayout('p/').agentLayout(ref)
-    const logKeys = await raw.keys(keys.log)
-    const decided = keys.parse(logKeys.find((key) => key.includes('/d~')) as string)
-    if (decided.kind !== 'decided') throw new Error(`not a decided key: ${decided.key}`)
-    const tailKey = keys.proposal(decided.slot, decided.value)
-    return { ref, repository, raw, keys, tailKey }
+    // Each slot decided a batch: the messages from the count of the slot below to its own.
+    const decided = (await raw.keys(keys.log))
+      .map((key) => keys.parse(key))
+      .flatMap((key) => (key.kind === 'decided' ? [key] : []))
+      .sort((a, b) => a.slot - b.slot)
+    const batchHolding = (index: number) => {
+      const at = decided.findIndex((key) => key.count > index)
+      const slot = decided[at] as (typeof decided)[number]
+      return {
+        key: keys.proposal(slot.slot, slot.value),
+        start: at === 0 ? 0 : (decided[at - 1]?.count ?? 0),
+      }
+    }
+    return { ref, repository, raw, keys, batchHolding }
   }
 
   it('a listing names a session whose record is damaged and still lists the others', async () => {
@@ -84,8 +93,12 @@ describe('damaged S3 objects are reported by key and kept aside', () => {
     expect((await open().readAgent(ref))?.revision).toBe(0)
   })
 
-  it('a garbage tail: DamagedRecordError names its key; a restore keeps the bytes and goes on', async () => {
-    const { ref, repository, raw, keys, tailKey } = await setUp(120)
+  it('a garbage batch: DamagedRecordError names its key; a restore keeps the bytes and goes on', async () => {
+    // Batches of 3: 120..122 and 123..124 are unsealed (segments of 8 end at 120), each in its
+    // own slot's batch. The older of the two is garbage; the newer must survive the repair.
+    const { ref, repository, raw, keys, batchHolding } = await setUp(125, 3)
+    const tailKey = batchHolding(121).key
+    expect(batchHolding(123).key).not.toBe(tailKey)
     await raw.put(tailKey, '{"schemaVersion":1,"kind":"tail","records":[{"trunc')
     const error = await repository.readMessages(ref).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(DamagedRecordError)
@@ -100,15 +113,15 @@ describe('damaged S3 objects are reported by key and kept aside', () => {
     expect(manager.lastRepairReport?.repairs.map((repair) => repair.kind)).toContain('damaged-record')
     const [kept] = await raw.keys(keys.quarantine(''))
     expect(await raw.get(kept as string)).toBe('{"schemaVersion":1,"kind":"tail","records":[{"trunc')
-    // Sealed messages are restored from their segments; only the unsealed ones became placeholders.
+    // Sealed messages are restored from their segments, and the other batch's from it; only
+    // what the garbage batch alone held became placeholders.
     const stored = await repository.readMessages(ref)
-    expect(stored).toHaveLength(120)
-    expect(stored.filter((record) => record.damaged).map((record) => record.index)).toEqual(
-      Array.from({ length: 20 }, (_, i) => 100 + i),
-    )
-    expect(textOf(stored[99]?.message as Message)).toBe('answer 49: 100 comes next.')
+    expect(stored).toHaveLength(125)
+    expect(stored.filter((record) => record.damaged).map((record) => record.index)).toEqual([120, 121, 122])
+    expect(textOf(stored[119]?.message as Message)).toBe('answer 59: 120 comes next.')
+    expect(textOf(stored[124]?.message as Message)).toBe('question 62: what comes after 124?')
     await agent.run('still works')
-    expect(await repository.countMessages(ref)).toBe(122)
+    expect(await repository.countMessages(ref)).toBe(127)
   })
 
   it('one wrong-shaped record in a segment: only that index becomes a placeholder', async () => {
@@ -135,9 +148,10 @@ describe('damaged S3 objects are reported by key and kept aside', () => {
   })
 
   it('a record from a newer format is refused, not misread, and left untouched', async () => {
-    const { ref, repository, raw, tailKey } = await setUp(10)
+    const { ref, repository, raw, batchHolding } = await setUp(10)
+    const { key: tailKey, start } = batchHolding(9)
     const tail = JSON.parse(await raw.get(tailKey)) as { records: { schemaVersion: number }[] }
-    ;(tail.records[9] as { schemaVersion: number }).schemaVersion = 2
+    ;(tail.records[9 - start] as { schemaVersion: number }).schemaVersion = 2
     const newer = JSON.stringify(tail)
     await raw.put(tailKey, newer)
     await expect(repository.readMessages(ref)).rejects.toBeInstanceOf(UnsupportedSchemaVersionError)

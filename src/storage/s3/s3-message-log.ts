@@ -8,16 +8,31 @@ import {
 } from '../../session/session-errors.ts'
 import { type MessageRecord, SCHEMA_VERSION } from '../../session/session-records.ts'
 import type { AgentRef } from '../../session/session-repository.ts'
+import { advanceHead, batchOf, joinBatch, loadBatchHead } from './s3-batch-head.ts'
 import { type AgentKeys, type SlotFormat, valueFormat } from './s3-key-layout.ts'
 import type { ListPage, S3ObjectStore } from './s3-object-store.ts'
 import { planQuarantine } from './s3-quarantine.ts'
 import { decodeRecord, decodeSegment, decodeTail, newTail, type Tail, tailEnd } from './s3-record-codec.ts'
 import { sleep } from './s3-retry-policy.ts'
-import { type Base, type LogView, type Prepared, SlotProtocol } from './s3-slot-protocol.ts'
+import { type Base, LIST_PAGE, type LogView, type Prepared, SlotProtocol } from './s3-slot-protocol.ts'
 
-/** The newest decided slot and its tail: what the next proposal builds on. */
+/**
+ * The newest decided slot and its tail: what the next proposal builds on. In format 1 the tail
+ * is the slot's own value; in format 2 it is assembled from batches (s3-batch-head.ts), and holds
+ * exactly the messages after the last sealed segment.
+ */
 export interface Head extends Base {
   tail: Tail
+  /** Which object holds each range of the tail's messages (for error messages and repairs). */
+  sources: HeadSource[]
+}
+
+export interface HeadSource {
+  key: string
+  start: number
+  end: number
+  /** Set when the object was unreadable (a tolerant load, for a repair): why. */
+  damaged?: string
 }
 
 interface Pending {
@@ -115,7 +130,12 @@ export class S3MessageLog {
 
   async read(offset = 0, limit?: number, first?: ListPage): Promise<MessageRecord[]> {
     for (let attempt = 0; ; attempt++) {
-      const view = await this.#protocol.view(attempt === 0 ? first : undefined)
+      // Deep enough to name the batches of a format-2 head (a decided key and a batch per slot
+      // since the last sealed segment), so the read needs no second LIST.
+      const view = await this.#protocol.view(
+        attempt === 0 ? first : undefined,
+        4 * this.#segmentSize + LIST_PAGE,
+      )
       const count = view.top?.count ?? 0
       const end = limit === undefined ? count : Math.min(count, offset + limit)
       if (offset >= end) return []
@@ -124,10 +144,9 @@ export class S3MessageLog {
         if (head === null) throw new Gone()
         if (this.#head === null || head.slot > this.#head.slot) this.#head = head
         const tail = head.tail
-        const key = this.#store.where(this.#tailKey(head))
         const fromTail: MessageRecord[] = []
         for (let index = Math.max(offset, tail.start); index < end; index++) {
-          fromTail.push(decodeRecord(tail.records[index - tail.start], key, index))
+          fromTail.push(decodeRecord(tail.records[index - tail.start], this.#whereIndex(head, index), index))
         }
         return [...(await this.#readSegments(head, offset, Math.min(end, tail.start))), ...fromTail]
       } catch (error) {
@@ -170,18 +189,25 @@ export class S3MessageLog {
         createdAt: time,
         updatedAt: time,
       }))
-      const tail = extendTail(head.tail, records)
+      const format = formatAfter(head)
+      // Format 2 proposes the new records alone; format 1 a tail of the last segmentSize.
+      const tail = format === 1 ? extendTail(head.tail, records) : batchOf(head.tail, records)
       const slot = head.slot + 1
       const outcome = await this.#protocol.decide(slot, head, tail, {
         giveUpIfContended: expectedIndex !== undefined,
         fromRound: this.#contended?.slot === slot ? this.#contended.highest + 1 : 1,
-        format: formatAfter(head),
+        format,
         prepared: this.#prepared,
+        ...(format === 2 ? { sealing: (decided: Tail) => joinBatch(head.tail, decided) } : {}),
       })
       this.#prepared = outcome.kind === 'won' ? outcome.prepared : null
       if (outcome.kind === 'contended') this.#contended = { slot, highest: outcome.highest }
       if (outcome.kind === 'won') {
-        this.#head = { slot: head.slot + 1, value: outcome.value, tail }
+        const key = this.#keys.proposal(slot, outcome.value)
+        this.#head =
+          format === 1
+            ? { slot, value: outcome.value, tail, sources: [{ key, start: tail.start, end: tailEnd(tail) }] }
+            : advanceHead(head, slot, outcome.value, key, tail)
         return records
       }
       this.#head = null
@@ -210,14 +236,14 @@ export class S3MessageLog {
       let head: Head | null
       let damaged: DamagedRecordError | null = null
       try {
-        head = await this.#loadHead(view, 0)
+        head = await this.#loadHead(view, 0, tolerateDamagedTail)
       } catch (error) {
         if (!(error instanceof DamagedRecordError) || view.top === null || !tolerateDamagedTail) throw error
         damaged = error
-        head = { slot: view.top.slot, value: view.top.value, tail: newTail(this.#segmentSize) }
+        head = { slot: view.top.slot, value: view.top.value, tail: newTail(this.#segmentSize), sources: [] }
       }
       if (head === null) continue
-      if (damaged === null) this.#head = head
+      if (damaged === null && head.sources.every((source) => source.damaged === undefined)) this.#head = head
       let planned: { tail: Tail | null; result: MessageRecord }
       try {
         planned = await plan(head, damaged, view.top?.count ?? 0)
@@ -226,14 +252,28 @@ export class S3MessageLog {
         throw error
       }
       if (planned.tail === null) return planned.result
-      const outcome = await this.#protocol.decide(head.slot + 1, head, planned.tail, {
-        format: formatAfter(head),
+      // Format 2: an update's batch holds every unsealed message (the head's tail, changed).
+      const tail = planned.tail
+      const slot = head.slot + 1
+      const format = formatAfter(head)
+      const outcome = await this.#protocol.decide(slot, head, tail, {
+        format,
         prepared: this.#prepared,
+        // Should another writer's append win this slot, its segments are cut from our head.
+        ...(format === 2 ? { sealing: (decided: Tail) => joinBatch(head.tail, decided) } : {}),
       })
       this.#prepared = outcome.kind === 'won' ? outcome.prepared : null
-      this.#head =
-        outcome.kind === 'won' ? { slot: head.slot + 1, value: outcome.value, tail: planned.tail } : null
-      if (outcome.kind === 'won') return planned.result
+      this.#head = null
+      if (outcome.kind === 'won') {
+        const key = this.#keys.proposal(slot, outcome.value)
+        this.#head = {
+          slot,
+          value: outcome.value,
+          tail,
+          sources: [{ key, start: tail.start, end: tailEnd(tail) }],
+        }
+        return planned.result
+      }
       await sleep(Math.random() * 20)
     }
     throw new StorageError('update', `${this.#store.where(this.#keys.log)} (kept changing)`)
@@ -276,7 +316,7 @@ export class S3MessageLog {
       throw new RecordNotFoundError(`${this.#store.where(this.#keys.log)}#${index}`)
     }
     if (index >= tail.start) {
-      return decodeRecord(tail.records[index - tail.start], this.#store.where(this.#tailKey(head)), index)
+      return decodeRecord(tail.records[index - tail.start], this.#whereIndex(head, index), index)
     }
     const segment = Math.floor(index / tail.segmentSize)
     const records = await this.#segmentRecords(head, segment)
@@ -335,18 +375,37 @@ export class S3MessageLog {
     throw new StorageError('read', `${this.#store.where(this.#keys.log)} (the head kept moving)`)
   }
 
-  /** The tail of the view's newest slot; null if it was swept meanwhile (the log moved on). */
-  async #loadHead(view: LogView, indexHint: number): Promise<Head | null> {
+  /**
+   * The head decided at the view's newest slot; null if an object of it was swept meanwhile (the
+   * log moved on). `tolerant` (a repair): a damaged format-2 batch is returned as unreadable
+   * records instead of thrown.
+   */
+  async #loadHead(view: LogView, indexHint: number, tolerant = false): Promise<Head | null> {
     const top = view.top
-    if (top === null) return { slot: -1, value: null, tail: newTail(this.#segmentSize) }
+    if (top === null) return { slot: -1, value: null, tail: newTail(this.#segmentSize), sources: [] }
     const cached = this.#head
     if (cached && cached.slot === top.slot && cached.value === top.value) return cached
+    if (valueFormat(top.value) === 2) {
+      const context = {
+        store: this.#store,
+        keys: this.#keys,
+        protocol: this.#protocol,
+        segmentSize: this.#segmentSize,
+      }
+      return loadBatchHead(context, view, top, { indexHint, tolerant })
+    }
     const key = this.#keys.proposal(top.slot, top.value)
     for (let attempt = 0; ; attempt++) {
       const stored = await this.#store.get(key)
       if (stored === null) return null
       try {
-        return { slot: top.slot, value: top.value, tail: decodeTail(stored.text, this.#store.where(key)) }
+        const tail = decodeTail(stored.text, this.#store.where(key))
+        return {
+          slot: top.slot,
+          value: top.value,
+          tail,
+          sources: [{ key, start: tail.start, end: tailEnd(tail) }],
+        }
       } catch (error) {
         if (!(error instanceof DamagedRecordError)) throw error
         // A retried PUT of this same tail whose first attempt arrives late makes some servers
@@ -362,8 +421,10 @@ export class S3MessageLog {
     }
   }
 
-  #tailKey(head: Base): string {
-    return this.#keys.proposal(head.slot, head.value ?? '')
+  /** Where the tail's record `index` is stored, for error messages. */
+  #whereIndex(head: Head, index: number): string {
+    const source = head.sources.find((candidate) => index >= candidate.start && index < candidate.end)
+    return this.#store.where(source?.key ?? this.#keys.log)
   }
 
   #segmentKey(head: Head, segment: number): string {

@@ -3,8 +3,8 @@ import type { Message } from '../../messages/message.ts'
 import { DamagedRecordError, RecordNotFoundError } from '../../session/session-errors.ts'
 import { type MessageRecord, SCHEMA_VERSION } from '../../session/session-records.ts'
 import type { AgentRef } from '../../session/session-repository.ts'
-import type { AgentKeys } from './s3-key-layout.ts'
-import type { Head } from './s3-message-log.ts'
+import { type AgentKeys, valueFormat } from './s3-key-layout.ts'
+import type { Head, HeadSource } from './s3-message-log.ts'
 import type { S3ObjectStore } from './s3-object-store.ts'
 import { decodeRecord, decodeSegment, type Tail, tailEnd } from './s3-record-codec.ts'
 
@@ -43,11 +43,13 @@ export async function planQuarantine(
   const repair = new Repair(context, request)
   if (request.damagedTail) return repair.rebuildTail(request.damagedTail)
   const tail = head.tail
-  const tailKey = context.keys.proposal(head.slot, head.value ?? '')
+  // Format 2: an unreadable batch is repaired whichever index was asked (it may hold only
+  // sealed messages, and still be the newest record of the segment revisions).
+  if (head.sources.some((source) => source.damaged !== undefined)) return repair.fixTail()
   if (index >= tail.start) {
-    const readable = readRecord(tail.records[index - tail.start], context.store.where(tailKey), index)
+    const readable = readRecord(tail.records[index - tail.start], repair.where(index), index)
     if (!(readable instanceof DamagedRecordError)) return { tail: null, result: readable }
-    return repair.fixTail(tailKey, readable.reason)
+    return repair.fixTail()
   }
   return repair.fixSegment(Math.floor(index / tail.segmentSize))
 }
@@ -71,7 +73,9 @@ class Repair {
     )
     const revisions = await this.segmentRevisions()
     const size = await this.segmentSize(revisions)
-    const start = Math.max(0, count - size)
+    // Format 1 keeps the last `size` messages in its tail; a format-2 update holds the unsealed ones.
+    const start =
+      valueFormat(head.value ?? '') === 2 ? Math.floor(count / size) * size : Math.max(0, count - size)
     const sealedEnd = Math.floor(count / size) * size
     const records: unknown[] = []
     const segments = new Map<number, unknown[] | null>()
@@ -99,17 +103,30 @@ class Repair {
     return { tail, result: await this.resultFrom(tail, revisions) }
   }
 
-  /** The tail parses but holds unreadable records: replace each from its segment or a placeholder. */
-  async fixTail(tailKey: string, reason: string) {
-    const tail = this.request.head.tail
-    const keptAs = await this.keep(`slot-${this.request.head.slot}-tail`, tailKey)
+  /**
+   * The tail's objects parse (or, in format 2, some of its batches do) but records are
+   * unreadable: keep each damaged object's bytes aside, then replace each such record from its
+   * segment or with a placeholder.
+   */
+  async fixTail() {
+    const { head } = this.request
+    const tail = head.tail
     const size = tail.segmentSize
     const sealedEnd = Math.floor(tailEnd(tail) / size) * size
     const records = [...tail.records]
-    const where = this.context.store.where(tailKey)
+    const kept = new Map<string, string>()
+    for (const source of head.sources) {
+      if (source.damaged !== undefined)
+        kept.set(source.key, await this.keep(`slot-${head.slot}-tail`, source.key))
+    }
     for (const [i, raw] of tail.records.entries()) {
       const index = tail.start + i
-      if (!(readRecord(raw, where, index) instanceof DamagedRecordError)) continue
+      const source = this.source(index)
+      const damage = readRecord(raw, this.where(index), index)
+      if (!(damage instanceof DamagedRecordError)) continue
+      const key = source?.key ?? this.context.keys.log
+      const keptAs = kept.get(key) ?? (await this.keep(`slot-${head.slot}-tail`, key))
+      kept.set(key, keptAs)
       let copy: unknown = null
       if (index < sealedEnd) {
         const segment = Math.floor(index / size)
@@ -117,13 +134,29 @@ class Repair {
         const candidate = seg?.[index - segment * size]
         if (!(readRecord(candidate, '', index) instanceof DamagedRecordError)) copy = candidate
       }
-      records[i] = copy ?? this.placeholder(index, reason, keptAs)
+      records[i] = copy ?? this.placeholder(index, source?.damaged ?? damage.reason, keptAs)
     }
     const next: Tail = { ...tail, records, appended: 0, rewrites: [] }
-    return {
-      tail: next,
-      result: decodeRecord(records[this.request.index - tail.start], tailKey, this.request.index),
+    const { index } = this.request
+    if (index < tail.start) {
+      return {
+        tail: next,
+        result: await this.resultFrom(
+          next,
+          new Map(Object.entries(tail.revisions).map(([s, r]) => [Number(s), r])),
+        ),
+      }
     }
+    return { tail: next, result: decodeRecord(records[index - tail.start], this.where(index), index) }
+  }
+
+  source(index: number): HeadSource | undefined {
+    return this.request.head.sources.find((source) => index >= source.start && index < source.end)
+  }
+
+  /** Where record `index` of the head's tail is stored. */
+  where(index: number): string {
+    return this.context.store.where(this.source(index)?.key ?? this.context.keys.log)
   }
 
   /** A sealed segment is unreadable or holds unreadable records: write a repaired revision. */

@@ -42,8 +42,10 @@ export interface S3SessionRepositoryOptions {
   /** Config for a client made here (`region`, `credentials`, `endpoint`, `forcePathStyle`, ...). */
   clientConfig?: S3ClientConfig
   /**
-   * Messages per sealed segment, and the fewest the tail object keeps: a window up to this size
-   * restores with one GET. Fixed for a log by its first writer. Default 50.
+   * Slot layout (stores without conditional writes): messages per sealed segment. A restore reads
+   * the segments its window overlaps and one batch per slot since the last one, so a smaller size
+   * means fewer GETs per restore and more per full listing. Fixed for a log by its first writer
+   * (logs of tether-agents 0.1 keep theirs, 50). Default 8.
    */
   segmentSize?: number
   retry?: Partial<RetryPolicy>
@@ -75,12 +77,13 @@ const MAX_LOGS = 1000
  * Sessions in an S3 bucket (or any S3-compatible store), shared by every device and process that
  * uses the same bucket and prefix. Layout and protocol: docs/s3-storage-format.md.
  *
- * Each agent's history is a log of slots. A slot decides one tail: the newest messages (at least
- * `segmentSize`), packed in one object, so a restore is a LIST (the count is in a key name) and a
- * GET. Every `segmentSize` messages a segment is sealed, so a full listing pages through
- * `count / segmentSize` GETs. Which tail a slot holds is agreed with Disk Paxos over plain PUT and
- * LIST (s3-slot-protocol.ts): no conditional writes, no clocks, no locks, so two devices writing
- * at once never lose, duplicate or reorder a message, and an index once returned never changes.
+ * Each agent's history is a log: one object per message claimed with `If-None-Match` where the
+ * store enforces conditional writes (s3-conditional-log.ts), else a log of slots, each deciding the
+ * batch of messages one append added, agreed with Disk Paxos over plain PUT and LIST
+ * (s3-slot-protocol.ts): no conditional writes, no clocks, no locks, so two devices writing at
+ * once never lose, duplicate or reorder a message, and an index once returned never changes.
+ * Every `segmentSize` messages a segment is sealed, so a full listing pages through
+ * `count / segmentSize` GETs.
  */
 export class S3SessionRepository implements SessionRepository {
   readonly bucket: string
@@ -96,7 +99,7 @@ export class S3SessionRepository implements SessionRepository {
 
   constructor(options: S3SessionRepositoryOptions) {
     if (!options.bucket) throw new ConfigurationError('S3SessionRepository needs a bucket name.')
-    const segmentSize = options.segmentSize ?? 50
+    const segmentSize = options.segmentSize ?? 8
     if (!Number.isInteger(segmentSize) || segmentSize < 2 || segmentSize > 10_000) {
       throw new ConfigurationError(`segmentSize must be an integer from 2 to 10000, not ${segmentSize}.`)
     }

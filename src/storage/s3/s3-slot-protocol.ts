@@ -8,10 +8,46 @@ import {
   ownValue,
   type SlotFormat,
   type SlotKey,
+  valueFormat,
 } from './s3-key-layout.ts'
 import type { ListPage, S3ObjectStore } from './s3-object-store.ts'
 import { decodeTail, encode, type Tail, tailEnd } from './s3-record-codec.ts'
 import { sleep } from './s3-retry-policy.ts'
+
+/** One link of a format-2 log's batch chain: slot `slot`'s batch holds messages [start, end). */
+export interface BatchLink {
+  slot: number
+  value: string
+  start: number
+  end: number
+}
+
+/**
+ * Format 2: the slots whose batches hold the messages after the last sealed segment of `top`,
+ * newest first, worked out from decided keys alone (each names its count): an append's batch holds
+ * [count of the slot below, its count); an update's (same count as the slot below) holds every
+ * unsealed message, so the chain stops there. Null if `decided` lacks a slot the chain needs.
+ */
+export function batchChain(
+  top: Decided,
+  segmentSize: number,
+  decided: Map<number, Decided>,
+): BatchLink[] | null {
+  const sealedEnd = Math.floor(top.count / segmentSize) * segmentSize
+  const links: BatchLink[] = []
+  let current = top
+  for (;;) {
+    const below = current.slot === 0 ? 0 : decided.get(current.slot - 1)?.count
+    if (below === undefined) return null
+    const update = current.slot > 0 && below === current.count
+    const start = update ? Math.floor(current.count / segmentSize) * segmentSize : below
+    links.push({ slot: current.slot, value: current.value, start, end: current.count })
+    if (start <= sealedEnd) return links
+    const next = decided.get(current.slot - 1)
+    if (next === undefined) return null
+    current = next
+  }
+}
 
 /**
  * Deciding what each log slot holds, with PUT and LIST only: no conditional writes.
@@ -49,7 +85,11 @@ export interface LogView {
   top: Extract<SlotKey, { kind: 'decided' }> | null
   /** Every key the LISTs returned, also those past the newest decided key (for a sweep). */
   listed: string[]
+  /** Whether the log has keys past `listed`. */
+  more: boolean
 }
+
+export type Decided = Extract<SlotKey, { kind: 'decided' }>
 
 /**
  * A round-0 prepare of ours at `slot`, which a LIST made after it showed alone there: the next
@@ -81,7 +121,7 @@ export type SlotOutcome =
 
 const MAX_ROUNDS = 64
 /** Keys per LIST of the log: the newest slots and the newest decided key, in the usual case. */
-const LIST_PAGE = 12
+export const LIST_PAGE = 12
 /** Keys of the LIST after a sweeping slot's accept: the last ~50 slots, swept from that listing. */
 const SWEEP_PAGE = 200
 /** Sweep old slots' keys every this many slots. */
@@ -132,8 +172,36 @@ export class SlotProtocol {
         if (parsed.kind === 'decided') top = parsed
       }
       startAfter = page.keys.at(-1)
-      if (top !== null || !page.truncated || startAfter === undefined) return { slots, top, listed }
+      const more = page.truncated && startAfter !== undefined
+      if (top !== null || !more) return { slots, top, listed, more }
     }
+  }
+
+  /**
+   * The decided keys of the view's listing by slot, listing further down the log until `enough`
+   * says they reach far enough (or the log ends).
+   */
+  async decidedSlots(
+    view: LogView,
+    enough: (decided: Map<number, Decided>) => boolean,
+  ): Promise<Map<number, Decided>> {
+    const decided = new Map<number, Decided>()
+    const add = (keys: string[]) => {
+      for (const key of keys) {
+        const parsed = this.keys.parse(key)
+        if (parsed.kind === 'decided') decided.set(parsed.slot, parsed)
+      }
+    }
+    add(view.listed)
+    let after = view.listed.at(-1)
+    let more = view.more
+    while (more && after !== undefined && !enough(decided)) {
+      const page = await this.store.list(this.keys.log, { startAfter: after, maxKeys: 1000 })
+      add(page.keys)
+      after = page.keys.at(-1)
+      more = page.truncated
+    }
+    return decided
   }
 
   /** The decided key of one slot, listed directly (for a slot below the newest). */
@@ -165,7 +233,14 @@ export class SlotProtocol {
     slot: number,
     base: Base,
     tail: Tail,
-    options: { giveUpIfContended?: boolean; fromRound?: number; format: SlotFormat; prepared?: Prepared | null },
+    options: {
+      giveUpIfContended?: boolean
+      fromRound?: number
+      format: SlotFormat
+      prepared?: Prepared | null
+      /** Format 2: the records the segments are cut from, given the decided batch (see complete). */
+      sealing?: (decided: Tail) => Tail
+    },
   ): Promise<SlotOutcome> {
     const { format } = options
     const ahead = format === 2 && options.prepared?.slot === slot ? options.prepared : null
@@ -173,7 +248,8 @@ export class SlotProtocol {
     // proposing twice at the same slot from a stale view. Reusing one would overwrite a decided tail.
     const writer = ahead?.writer ?? randomBytes(8).toString('hex')
     let round = ahead ? 0 : Math.max(1, options.fromRound ?? 1)
-    const next: Prepared | null = format === 2 ? { slot: slot + 1, writer: randomBytes(8).toString('hex') } : null
+    const next: Prepared | null =
+      format === 2 ? { slot: slot + 1, writer: randomBytes(8).toString('hex') } : null
     let nextWritten = false
     let oursAccepted = false
     // Our value's name, once an object holding our tail exists (or is being written: a PUT that
@@ -185,7 +261,7 @@ export class SlotProtocol {
       let state: CheckState
       if (ahead && attempt === 0) {
         // Phase 1 was the LIST after our accept at the slot below: it showed this prepare alone.
-        view = { slots: new Map(), top: null, listed: [] }
+        view = { slots: new Map(), top: null, listed: [], more: false }
         state = { kind: 'ok', accepted: null }
       } else {
         const carriesTail = format === 1 && ours === undefined
@@ -218,12 +294,15 @@ export class SlotProtocol {
             ),
           )
         }
-        await Promise.all(writes)
+        // Both settle before anything else happens: a PUT left in flight after a failure could
+        // land after the caller moved on (deleted the session, say).
+        const settled = await Promise.allSettled(writes)
+        for (const result of settled) if (result.status === 'rejected') throw result.reason
         view = await this.view(undefined, slot % SWEEP_EVERY === 0 ? SWEEP_PAGE : LIST_PAGE)
         state = this.#check(view, slot, base, ballot)
         if (state.kind === 'ok') {
           const decidedTail = value === ours ? tail : await this.#proposalTail(slot, value)
-          await this.complete(slot, value, decidedTail, view)
+          await this.complete(slot, value, decidedTail, view, options.sealing?.(decidedTail))
           if (value === ours) {
             const prepared = next !== null && nextWritten && this.#alone(view, next) ? next : null
             return { kind: 'won', value, tail, prepared }
@@ -259,17 +338,29 @@ export class SlotProtocol {
 
   /**
    * Makes a decided slot visible: first the segments it seals and rewrites (so a decided key
-   * never points past a segment that is missing), then the decided key. Every writer that
+   * never points past a segment that is missing), then the decided key. A format-2 value holds
+   * only its slot's batch, so the segments it seals are cut from `sealing`: the head's unsealed
+   * messages followed by the batch. Every writer that
    * learns the decision writes the same bytes, so a repeat or a race between them is harmless.
    */
-  async complete(slot: number, value: string, tail: Tail, view?: LogView): Promise<void> {
+  async complete(
+    slot: number,
+    value: string,
+    tail: Tail,
+    view?: LogView,
+    sealing: Tail = tail,
+  ): Promise<void> {
     const size = tail.segmentSize
     const count = tailEnd(tail)
     const before = count - tail.appended
     const writes: Promise<unknown>[] = []
     for (let segment = Math.floor(before / size); (segment + 1) * size <= count; segment++) {
       if ((segment + 1) * size <= before) continue
-      const from = segment * size - tail.start
+      const from = segment * size - sealing.start
+      if (from < 0 || from + size > sealing.records.length) {
+        // A bug, never a storage fault: sealing from records that do not cover the segment.
+        throw new Error(`segment ${segment} is not within the records to seal from (start ${sealing.start})`)
+      }
       writes.push(
         this.store.put(
           this.keys.segment(segment, 0),
@@ -278,7 +369,7 @@ export class SlotProtocol {
             kind: 'segment',
             segment,
             start: segment * size,
-            records: tail.records.slice(from, from + size),
+            records: sealing.records.slice(from, from + size),
           }),
         ),
       )
@@ -315,30 +406,35 @@ export class SlotProtocol {
    */
   async sweep(slot: number, value: string, tail: Tail, view?: LogView): Promise<void> {
     try {
-      const doomed: string[] = []
       // Every FULL_SWEEP_EVERY-th slot and after an update, the whole log is listed, so garbage
       // however far back (a crashed writer's prepare, a failed sweep's leftovers) is reached at a
       // bounded cost per slot, and a redaction leaves no old tail anywhere.
       const full = slot % FULL_SWEEP_EVERY === 0 || tail.appended === 0 || view === undefined
-      const winner = this.keys.proposal(slot, value)
-      const consider = (key: string): void => {
-        const parsed = this.keys.parse(key)
-        if (parsed.slot > slot) return
-        if (parsed.slot < slot) {
-          if (parsed.kind !== 'decided') doomed.push(key)
-          return
-        }
-        // This slot: prepares and the tails of losing values; the winning tail stays.
-        const losingTail = parsed.kind === 'accept' && parsed.value === ownValue(parsed.ballot)
-        if ((parsed.kind === 'prepare' || losingTail) && key !== winner) doomed.push(key)
-      }
+      const listed: string[] = []
       if (full) {
-        for await (const page of this.store.listAll(this.keys.slotDir(slot))) page.forEach(consider)
+        for await (const page of this.store.listAll(this.keys.slotDir(slot))) listed.push(...page)
         for await (const page of this.store.listAll(this.keys.log, this.keys.belowSlot(slot), 1000)) {
-          page.forEach(consider)
+          listed.push(...page)
         }
       } else {
-        view.listed.forEach(consider)
+        listed.push(...view.listed)
+      }
+      const parsed = listed.map((key) => this.keys.parse(key))
+      const live = this.#liveBatches(slot, value, tail, parsed)
+      const winner = this.keys.proposal(slot, value)
+      const doomed: string[] = []
+      for (const key of parsed) {
+        if (key.slot > slot || key.kind === 'decided' || key.key === winner) continue
+        // A batch (format 2) is an accept that carries its own value.
+        const batch = key.kind === 'accept' && key.value === ownValue(key.ballot)
+        if (key.slot === slot) {
+          // This slot: prepares and losing batches (format 1 tails ride on prepares).
+          if (key.kind === 'prepare' || batch) doomed.push(key.key)
+        } else if (!batch || (live !== null && !live.has(key.key))) {
+          // Older slots: everything but decided keys and the batches still holding unsealed
+          // messages. If those cannot be told from the listing, batches wait for a later sweep.
+          doomed.push(key.key)
+        }
       }
       // A rewritten segment's old revision holds the text a redaction removed.
       for (const rewrite of tail.rewrites) doomed.push(this.keys.segment(rewrite.segment, rewrite.previous))
@@ -358,6 +454,22 @@ export class SlotProtocol {
         )
       }
     }
+  }
+
+  /**
+   * The batches of older slots that still hold unsealed messages once `slot` is decided (format
+   * 2), or null if the listing does not reach far enough to tell.
+   */
+  #liveBatches(slot: number, value: string, tail: Tail, keys: SlotKey[]): Set<string> | null {
+    if (valueFormat(value) === 1) return new Set()
+    const decided = new Map<number, Decided>()
+    for (const key of keys) if (key.kind === 'decided') decided.set(key.slot, key)
+    const top: Decided = { kind: 'decided', slot, count: tailEnd(tail), value, key: '' }
+    const chain = batchChain(top, tail.segmentSize, decided)
+    if (chain === null) return null
+    return new Set(
+      chain.filter((link) => link.slot !== slot).map((link) => this.keys.proposal(link.slot, link.value)),
+    )
   }
 
   async #proposalTail(slot: number, value: string): Promise<Tail> {
@@ -409,11 +521,12 @@ export class SlotProtocol {
     if (top !== null && top.slot >= slot) return { kind: 'decided' }
     // Our base must still be the newest decided slot: otherwise the log was deleted or rebuilt.
     if (base.slot !== (top?.slot ?? -1) || base.value !== (top?.value ?? null)) return { kind: 'restart' }
-    // Nothing may stand above the slot but prepares ahead (round 0, format 2) of the next one.
+    // Nothing may stand above the slot but prepares ahead (round 0, format 2): the next slot's,
+    // or a stray one whose PUT landed after its session was deleted. They promise nothing that
+    // matters (every other proposal starts at round 1) and hold no value.
     for (const [above, keys] of view.slots) {
       if (above <= slot) continue
-      const ahead = above === slot + 1 && keys.every((key) => key.kind === 'prepare' && key.ballot.round === 0)
-      if (!ahead) return { kind: 'restart' }
+      if (!keys.every((key) => key.kind === 'prepare' && key.ballot.round === 0)) return { kind: 'restart' }
     }
     let accepted: Extract<SlotKey, { kind: 'accept' }> | null = null
     let highest = 0
