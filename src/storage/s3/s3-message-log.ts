@@ -214,7 +214,7 @@ export class S3MessageLog {
       if (expectedIndex !== undefined && outcome.kind !== 'restart') {
         throw new SessionConflictError(this.#ref.sessionId, this.#ref.agentId, expectedIndex)
       }
-      if (outcome.kind === 'lost') this.#head = await this.#loadHead(outcome.view, count)
+      if (outcome.kind === 'lost') this.#head = await this.#headAfterLoss(head, outcome.view, count)
     }
     throw new StorageError('append to', `${this.#store.where(this.#keys.log)} (no free slot after retries)`)
   }
@@ -419,6 +419,35 @@ export class S3MessageLog {
         throw new DamagedRecordError(error.location, error.reason, index, { cause: error })
       }
     }
+  }
+
+  /**
+   * The head after another writer's value won the slot above `head`. In format 2, when that slot
+   * is the newest, it is our head plus the winner's batch: one GET, not the whole chain again.
+   */
+  async #headAfterLoss(head: Head, view: LogView, count: number): Promise<Head | null> {
+    const top = view.top
+    if (
+      top === null ||
+      top.slot !== head.slot + 1 ||
+      valueFormat(top.value) !== 2 ||
+      formatAfter(head) !== 2
+    ) {
+      return this.#loadHead(view, count)
+    }
+    const key = this.#keys.proposal(top.slot, top.value)
+    const stored = await this.#store.get(key)
+    if (stored === null) return null
+    let batch: Tail
+    try {
+      batch = decodeTail(stored.text, this.#store.where(key))
+    } catch (error) {
+      if (error instanceof DamagedRecordError) return null
+      throw error
+    }
+    if (batch.appended === 0 || batch.start !== count || tailEnd(batch) !== top.count)
+      return this.#loadHead(view, count)
+    return advanceHead(head, top.slot, top.value, key, batch)
   }
 
   /** Where the tail's record `index` is stored, for error messages. */
