@@ -1,17 +1,12 @@
 import { DamagedRecordError } from '../../session/session-errors.ts'
 import { SCHEMA_VERSION } from '../../session/session-records.ts'
+import { type BatchLink, batchChain, type Decided } from './s3-batch-chain.ts'
 import type { AgentKeys } from './s3-key-layout.ts'
 import type { Head, HeadSource } from './s3-message-log.ts'
 import type { S3ObjectStore } from './s3-object-store.ts'
 import { decodeTail, type Tail, tailEnd } from './s3-record-codec.ts'
 import { sleep } from './s3-retry-policy.ts'
-import {
-  type BatchLink,
-  batchChain,
-  type Decided,
-  type LogView,
-  type SlotProtocol,
-} from './s3-slot-protocol.ts'
+import type { LogView, SlotProtocol } from './s3-slot-protocol.ts'
 
 /**
  * The head of a format-2 log, whose slots decide batches (only the messages each slot added, or

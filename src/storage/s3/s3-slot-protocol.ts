@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { DamagedRecordError, StorageError } from '../../session/session-errors.ts'
+import type { Decided } from './s3-batch-chain.ts'
 import {
   type AgentKeys,
   type Ballot,
@@ -8,46 +9,11 @@ import {
   ownValue,
   type SlotFormat,
   type SlotKey,
-  valueFormat,
 } from './s3-key-layout.ts'
 import type { ListPage, S3ObjectStore } from './s3-object-store.ts'
 import { decodeTail, encode, type Tail, tailEnd } from './s3-record-codec.ts'
 import { sleep } from './s3-retry-policy.ts'
-
-/** One link of a format-2 log's batch chain: slot `slot`'s batch holds messages [start, end). */
-export interface BatchLink {
-  slot: number
-  value: string
-  start: number
-  end: number
-}
-
-/**
- * Format 2: the slots whose batches hold the messages after the last sealed segment of `top`,
- * newest first, worked out from decided keys alone (each names its count): an append's batch holds
- * [count of the slot below, its count); an update's (same count as the slot below) holds every
- * unsealed message, so the chain stops there. Null if `decided` lacks a slot the chain needs.
- */
-export function batchChain(
-  top: Decided,
-  segmentSize: number,
-  decided: Map<number, Decided>,
-): BatchLink[] | null {
-  const sealedEnd = Math.floor(top.count / segmentSize) * segmentSize
-  const links: BatchLink[] = []
-  let current = top
-  for (;;) {
-    const below = current.slot === 0 ? 0 : decided.get(current.slot - 1)?.count
-    if (below === undefined) return null
-    const update = current.slot > 0 && below === current.count
-    const start = update ? Math.floor(current.count / segmentSize) * segmentSize : below
-    links.push({ slot: current.slot, value: current.value, start, end: current.count })
-    if (start <= sealedEnd) return links
-    const next = decided.get(current.slot - 1)
-    if (next === undefined) return null
-    current = next
-  }
-}
+import { sweepSlot } from './s3-slot-sweep.ts'
 
 /**
  * Deciding what each log slot holds, with PUT and LIST only: no conditional writes.
@@ -89,8 +55,6 @@ export interface LogView {
   more: boolean
 }
 
-export type Decided = Extract<SlotKey, { kind: 'decided' }>
-
 /**
  * A round-0 prepare of ours at `slot`, which a LIST made after it showed alone there: the next
  * proposal at `slot` may go straight to its accept.
@@ -126,8 +90,6 @@ export const LIST_PAGE = 12
 const SWEEP_PAGE = 200
 /** Sweep old slots' keys every this many slots. */
 const SWEEP_EVERY = 8
-/** List the whole log for garbage every this many slots (a multiple of SWEEP_EVERY). */
-const FULL_SWEEP_EVERY = 512
 
 type CheckState =
   | { kind: 'ok'; accepted: Extract<SlotKey, { kind: 'accept' }> | null }
@@ -390,86 +352,8 @@ export class SlotProtocol {
     }
     await Promise.all(writes)
     await this.store.put(this.keys.decided(slot, count, value), '-\n', { ifNoneMatch: true })
-    if (slot % SWEEP_EVERY === 0 || tail.appended === 0) await this.sweep(slot, value, tail, view)
-  }
-
-  /**
-   * Deletes what older slots no longer need: their prepares and accepts (old tails), and the
-   * losing proposals of this slot. Decided keys stay, so a writer that paused mid-slot for any
-   * length of time still learns how its slot ended. After an append, best effort: a failed sweep
-   * leaves garbage for the next one, never a gap. It is also how an update (a redaction) removes
-   * the old copies of a message; that failure is thrown.
-   *
-   * `view` is the LIST that decided the slot: an ordinary sweep deletes what it showed (the last
-   * ~50 slots, listed with a larger page on sweeping slots) and costs one DeleteObjects. What
-   * appeared after that LIST is left for a later sweep.
-   */
-  async sweep(slot: number, value: string, tail: Tail, view?: LogView): Promise<void> {
-    try {
-      // Every FULL_SWEEP_EVERY-th slot and after an update, the whole log is listed, so garbage
-      // however far back (a crashed writer's prepare, a failed sweep's leftovers) is reached at a
-      // bounded cost per slot, and a redaction leaves no old tail anywhere.
-      const full = slot % FULL_SWEEP_EVERY === 0 || tail.appended === 0 || view === undefined
-      const listed: string[] = []
-      if (full) {
-        for await (const page of this.store.listAll(this.keys.slotDir(slot))) listed.push(...page)
-        for await (const page of this.store.listAll(this.keys.log, this.keys.belowSlot(slot), 1000)) {
-          listed.push(...page)
-        }
-      } else {
-        listed.push(...view.listed)
-      }
-      const parsed = listed.map((key) => this.keys.parse(key))
-      const live = this.#liveBatches(slot, value, tail, parsed)
-      const winner = this.keys.proposal(slot, value)
-      const doomed: string[] = []
-      for (const key of parsed) {
-        if (key.slot > slot || key.kind === 'decided' || key.key === winner) continue
-        // A batch (format 2) is an accept that carries its own value.
-        const batch = key.kind === 'accept' && key.value === ownValue(key.ballot)
-        if (key.slot === slot) {
-          // This slot: prepares and losing batches (format 1 tails ride on prepares).
-          if (key.kind === 'prepare' || batch) doomed.push(key.key)
-        } else if (!batch || (live !== null && !live.has(key.key))) {
-          // Older slots: everything but decided keys and the batches still holding unsealed
-          // messages. If those cannot be told from the listing, batches wait for a later sweep.
-          doomed.push(key.key)
-        }
-      }
-      // A rewritten segment's old revision holds the text a redaction removed.
-      for (const rewrite of tail.rewrites) doomed.push(this.keys.segment(rewrite.segment, rewrite.previous))
-      await this.store.deleteMany(doomed)
-    } catch (error) {
-      // After an append this is garbage collection: what a failed sweep leaves, the next one
-      // removes (it lists every older slot). After an update (a redaction) it removes the old
-      // copies of the message, so the caller must hear that it failed: the old text may remain.
-      if (!(error instanceof StorageError)) throw error
-      if (tail.appended === 0) {
-        throw new StorageError(
-          'remove the old copies of an updated message from',
-          this.store.where(this.keys.log),
-          {
-            cause: error,
-          },
-        )
-      }
-    }
-  }
-
-  /**
-   * The batches of older slots that still hold unsealed messages once `slot` is decided (format
-   * 2), or null if the listing does not reach far enough to tell.
-   */
-  #liveBatches(slot: number, value: string, tail: Tail, keys: SlotKey[]): Set<string> | null {
-    if (valueFormat(value) === 1) return new Set()
-    const decided = new Map<number, Decided>()
-    for (const key of keys) if (key.kind === 'decided') decided.set(key.slot, key)
-    const top: Decided = { kind: 'decided', slot, count: tailEnd(tail), value, key: '' }
-    const chain = batchChain(top, tail.segmentSize, decided)
-    if (chain === null) return null
-    return new Set(
-      chain.filter((link) => link.slot !== slot).map((link) => this.keys.proposal(link.slot, link.value)),
-    )
+    if (slot % SWEEP_EVERY === 0 || tail.appended === 0)
+      await sweepSlot(this.store, this.keys, { slot, value, tail, view })
   }
 
   async #proposalTail(slot: number, value: string): Promise<Tail> {
