@@ -48,7 +48,7 @@ describe('damaged S3 objects are reported by key and kept aside', () => {
         start: at === 0 ? 0 : (decided[at - 1]?.count ?? 0),
       }
     }
-    return { ref, repository, raw, keys, batchHolding }
+    return { ref, repository, raw, keys, batchHolding, open }
   }
 
   it('a listing names a session whose record is damaged and still lists the others', async () => {
@@ -122,6 +122,48 @@ describe('damaged S3 objects are reported by key and kept aside', () => {
     expect(textOf(stored[124]?.message as Message)).toBe('question 62: what comes after 124?')
     await agent.run('still works')
     expect(await repository.countMessages(ref)).toBe(127)
+  })
+
+  it('a garbage blob (a large message stored alone): named in the error; a restore keeps its bytes and replaces only that message', async () => {
+    const { ref, raw, keys, open } = await setUp(20, 3)
+    const writer = open()
+    const large = await writer.appendMessage({
+      ...ref,
+      message: { role: 'user', content: [{ type: 'text', text: `big ${'x'.repeat(20_000)}` }] },
+    })
+    for (let i = 0; i < 10; i++) {
+      await writer.appendMessage({
+        ...ref,
+        message: { role: 'user', content: [{ type: 'text', text: `after ${i}` }] },
+      })
+    }
+    // Ten more messages seal the large one's segment: the segment refers to the blob, not a copy.
+    const [blobKey, ...others] = await raw.keys(`${keys.dir}blobs/`)
+    expect(others).toEqual([])
+    await raw.put(blobKey as string, '{"role":"user","content":[{"type":"te')
+    const error = (await open()
+      .readMessages(ref)
+      .catch((e: unknown) => e)) as DamagedRecordError
+    expect(error).toBeInstanceOf(DamagedRecordError)
+    expect(error.location).toContain(blobKey)
+    expect(error.index).toBe(large.index)
+
+    const manager = new RepositorySessionManager({ sessionId: ref.sessionId, repository: open() })
+    const agent = new Agent({
+      model: new ScriptedModel({ fallback: { text: 'ok' } }),
+      sessionManager: manager,
+    })
+    await agent.initialize()
+    expect(manager.lastRepairReport?.repairs.map((repair) => repair.kind)).toContain('damaged-record')
+    const kept = await raw.keys(keys.quarantine('blob-'))
+    expect(await Promise.all(kept.map((key) => raw.get(key)))).toContain(
+      '{"role":"user","content":[{"type":"te',
+    )
+    const stored = await open().readMessages(ref)
+    expect(stored).toHaveLength(31)
+    expect(stored.filter((record) => record.damaged).map((record) => record.index)).toEqual([large.index])
+    // The damaged blob is gone; its bytes live in quarantine only.
+    expect(await raw.keys(`${keys.dir}blobs/`)).toEqual([])
   })
 
   it('one wrong-shaped record in a segment: only that index becomes a placeholder', async () => {

@@ -30,9 +30,16 @@ for (const target of S3_TARGETS) {
         return hits
       }
 
-      for (const where of ['the tail', 'a sealed segment'] as const) {
-        it(`a redacted message in ${where} leaves no copy of the old text in any object`, async () => {
-          const sessionId = where === 'the tail' ? 'redact-tail' : 'redact-segment'
+      const cases = [
+        { where: 'the tail', large: false },
+        { where: 'a sealed segment', large: false },
+        // Over 16 KiB: in the slot layout the message is stored once, in a blob of its own.
+        { where: 'the tail', large: true },
+        { where: 'a sealed segment', large: true },
+      ] as const
+      for (const { where, large } of cases) {
+        it(`a redacted ${large ? 'large ' : ''}message in ${where} leaves no copy of the old text in any object`, async () => {
+          const sessionId = `redact-${where === 'the tail' ? 'tail' : 'segment'}${large ? '-large' : ''}`
           const ref = { sessionId, agentId: 'default' }
           const repository = open(4)
           await repository.createSession({ sessionId })
@@ -41,7 +48,7 @@ for (const target of S3_TARGETS) {
             await repository.appendMessage({ ...ref, message: text(`hello ${i}`) })
           const secret = await repository.appendMessage({
             ...ref,
-            message: text('my card is 4111 1111 1111 1111'),
+            message: text(`my card is 4111 1111 1111 1111${large ? ` ${'x'.repeat(20_000)}` : ''}`),
           })
           // Enough later messages to seal the secret's segment (size 4) in the second case.
           const after = where === 'the tail' ? 1 : 9

@@ -5,8 +5,12 @@ import { KeyLayout } from '../../src/storage/s3/s3-key-layout.ts'
 import { rawBucket } from '../support/s3-raw.ts'
 import { type S3TestServer, startS3Server } from '../support/s3-server.ts'
 
-const text = (value: string): Message => ({ role: 'user', content: [{ type: 'text', text: value }] })
-const textOf = (message: Message) => (message.content[0] as { text: string }).text
+/** One message in eight is over 16 KiB: stored in a blob of its own, referred to by batches and segments. */
+const text = (value: string): Message => {
+  const large = Number(value.slice(1)) % 8 === 5
+  return { role: 'user', content: [{ type: 'text', text: large ? `${value} ${'x'.repeat(17_000)}` : value }] }
+}
+const textOf = (message: Message) => (message.content[0] as { text: string }).text.split(' ')[0] as string
 
 /** A small deterministic generator (mulberry32), so a failure names a seed that reproduces it. */
 function random(seed: number): () => number {
@@ -24,7 +28,8 @@ function random(seed: number): () => number {
  * The slot layout's format 2 keeps a log's messages in batches, sealed segments, update batches
  * and segment revisions, and sweeps what no reader needs. Three handles (each with its own cached
  * head and prepare ahead) run random appends, bulk imports, updates (in segments and after them),
- * alone and two at once, with 4-message segments so seals and sweeps come often. After every step
+ * alone and two at once, with 4-message segments so seals and sweeps come often; one message in
+ * eight is large (a blob). After every step
  * a handle that has cached nothing reads the whole log and a window, and must see exactly the
  * model: every message at the index its append returned, every update applied.
  */
@@ -100,7 +105,10 @@ describe('slot layout format 2 matches a model under random appends, imports and
       const stored = (await Promise.all(keys.map((key) => raw.get(key)))).join('\n')
       const replaced = Array.from({ length: serial }, (_, i) => i)
         .flatMap((i) => [`m${i}`, `i${i}`, `u${i}`])
-        .filter((value) => !model.includes(value) && stored.includes(`"${value}"`))
+        .filter(
+          (value) =>
+            !model.includes(value) && (stored.includes(`"${value}"`) || stored.includes(`"${value} `)),
+        )
       expect(replaced).toEqual([])
     }, 120_000)
   }

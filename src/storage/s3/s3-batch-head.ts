@@ -192,5 +192,6 @@ export function joinBatch(headTail: Tail, batch: Tail): Tail {
 
 /** The batch an append proposes on `head`: its own records only. */
 export function batchOf(headTail: Tail, records: unknown[]): Tail {
-  return { ...headTail, start: tailEnd(headTail), records, appended: records.length, rewrites: [] }
+  const { dropped: _, ...rest } = headTail
+  return { ...rest, start: tailEnd(headTail), records, appended: records.length, rewrites: [] }
 }

@@ -15,6 +15,7 @@ import { encodeStorageName } from '../storage-name.ts'
  *   <prefix>sessions/<session>/agents/<agent>/log/m<index>                        message (conditional writes)
  *   <prefix>sessions/<session>/agents/<agent>/log/m<index>.pack                   copies of 8 messages
  *   <prefix>sessions/<session>/agents/<agent>/seg/<segment>/<revision>          sealed segment
+ *   <prefix>sessions/<session>/agents/<agent>/blobs/<name>                      a large message (format 2)
  *   <prefix>sessions/<session>/agents/<agent>/quarantine/<name>                 damaged bytes kept aside
  *
  * `<session>` and `<agent>` are `encodeStorageName` outputs (`a-z0-9-_~` only): no ID, however
@@ -195,6 +196,11 @@ export class AgentKeys {
 
   segment(index: number, revision: number): string {
     return `${this.segments}${pad(index)}/${pad(revision)}`
+  }
+
+  /** A large message of the slot layout's format 2, stored once (s3-message-blob.ts). */
+  blob(name: string): string {
+    return `${this.dir}blobs/${name}`
   }
 
   quarantine(name: string): string {

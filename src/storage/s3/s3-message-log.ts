@@ -10,9 +10,18 @@ import { type MessageRecord, SCHEMA_VERSION } from '../../session/session-record
 import type { AgentRef } from '../../session/session-repository.ts'
 import { advanceHead, batchOf, joinBatch, loadBatchHead } from './s3-batch-head.ts'
 import { type AgentKeys, type SlotFormat, valueFormat } from './s3-key-layout.ts'
+import {
+  blobOf,
+  decodeStored,
+  type PreparedMessage,
+  prepareMessages,
+  type StoredEntry,
+  storeBlobs,
+  storedForm,
+} from './s3-message-blob.ts'
 import type { ListPage, S3ObjectStore } from './s3-object-store.ts'
 import { planQuarantine } from './s3-quarantine.ts'
-import { decodeRecord, decodeSegment, decodeTail, newTail, type Tail, tailEnd } from './s3-record-codec.ts'
+import { decodeSegment, decodeTail, newTail, type Tail, tailEnd } from './s3-record-codec.ts'
 import { sleep } from './s3-retry-policy.ts'
 import { type Base, LIST_PAGE, type LogView, type Prepared, SlotProtocol } from './s3-slot-protocol.ts'
 
@@ -144,14 +153,21 @@ export class S3MessageLog {
         if (head === null) throw new Gone()
         if (this.#head === null || head.slot > this.#head.slot) this.#head = head
         const tail = head.tail
-        const fromTail: MessageRecord[] = []
+        const entries: StoredEntry[] = []
         for (let index = Math.max(offset, tail.start); index < end; index++) {
-          fromTail.push(decodeRecord(tail.records[index - tail.start], this.#whereIndex(head, index), index))
+          entries.push({ raw: tail.records[index - tail.start], where: this.#whereIndex(head, index), index })
         }
-        return [...(await this.#readSegments(head, offset, Math.min(end, tail.start))), ...fromTail]
+        const [sealed, fromTail] = await Promise.all([
+          this.#readSegments(head, offset, Math.min(end, tail.start)),
+          decodeStored(this.#store, this.#keys, entries),
+        ])
+        return [...sealed, ...fromTail]
       } catch (error) {
-        // A tail or segment swept by a writer that moved on meanwhile: read the new head.
-        if (!(error instanceof Gone) || attempt >= 4) throw error instanceof Gone ? error.asError() : error
+        // A batch, segment or blob swept by a writer that moved on meanwhile (a redaction deletes
+        // the replaced message's blob): read the new head.
+        const swept =
+          error instanceof Gone || (error instanceof DamagedRecordError && error.reason === 'missing')
+        if (!swept || attempt >= 4) throw error instanceof Gone ? error.asError() : error
       }
     }
   }
@@ -168,6 +184,9 @@ export class S3MessageLog {
   }
 
   async #appendBatch(messages: Message[], expectedIndex?: number): Promise<MessageRecord[]> {
+    // Large messages get their blobs named once: a retry at another slot reuses them.
+    const prepared = prepareMessages(messages)
+    let blobsStored = false
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const cached = this.#head
       const head = cached ?? (await this.#freshHead())
@@ -190,8 +209,19 @@ export class S3MessageLog {
         updatedAt: time,
       }))
       const format = formatAfter(head)
-      // Format 2 proposes the new records alone; format 1 a tail of the last segmentSize.
-      const tail = format === 1 ? extendTail(head.tail, records) : batchOf(head.tail, records)
+      // Format 2 proposes the new records alone, a large message's blob stored first (a decided
+      // batch never refers to a blob that is not there); format 1 a tail of the last segmentSize.
+      if (format === 2 && !blobsStored) {
+        await storeBlobs(this.#store, this.#keys, prepared)
+        blobsStored = true
+      }
+      const tail =
+        format === 1
+          ? extendTail(head.tail, records)
+          : batchOf(
+              head.tail,
+              records.map((record, i) => storedForm(record, prepared[i] as PreparedMessage)),
+            )
       const slot = head.slot + 1
       const outcome = await this.#protocol.decide(slot, head, tail, {
         giveUpIfContended: expectedIndex !== undefined,
@@ -292,15 +322,26 @@ export class S3MessageLog {
       revisions: { ...tail.revisions },
     }
     const segments = new Map<number, unknown[]>()
+    // A replaced message's blob goes once this update is decided (it holds the old text).
+    const dropped = new Set<string>()
+    const drop = (raw: unknown) => {
+      const blob = blobOf(raw)
+      if (blob !== null) dropped.add(blob.name)
+    }
     for (const [index, record] of replacements) {
       if (index >= count) throw new RecordNotFoundError(`${this.#store.where(this.#keys.log)}#${index}`)
-      if (index >= tail.start) next.records[index - tail.start] = record
+      if (index >= tail.start) {
+        drop(next.records[index - tail.start])
+        next.records[index - tail.start] = record
+      }
       const segment = Math.floor(index / size)
       if ((segment + 1) * size > count) continue
       const records = segments.get(segment) ?? [...(await this.#segmentRecords(head, segment))]
+      drop(records[index - segment * size])
       records[index - segment * size] = record
       segments.set(segment, records)
     }
+    next.dropped = [...dropped]
     const revision = head.slot + 1
     for (const [segment, records] of segments) {
       const previous = tail.revisions[String(segment)] ?? 0
@@ -316,12 +357,13 @@ export class S3MessageLog {
       throw new RecordNotFoundError(`${this.#store.where(this.#keys.log)}#${index}`)
     }
     if (index >= tail.start) {
-      return decodeRecord(tail.records[index - tail.start], this.#whereIndex(head, index), index)
+      const raw = tail.records[index - tail.start]
+      return this.#decodeOne({ raw, where: this.#whereIndex(head, index), index })
     }
     const segment = Math.floor(index / tail.segmentSize)
     const records = await this.#segmentRecords(head, segment)
     const where = this.#store.where(this.#segmentKey(head, segment))
-    return decodeRecord(records[index - segment * tail.segmentSize], where, index)
+    return this.#decodeOne({ raw: records[index - segment * tail.segmentSize], where, index })
   }
 
   async #readSegments(head: Head, from: number, to: number): Promise<MessageRecord[]> {
@@ -334,15 +376,19 @@ export class S3MessageLog {
       const group = segments.slice(i, i + READ_CONCURRENCY)
       loaded.push(...(await Promise.all(group.map((segment) => this.#segmentRecords(head, segment)))))
     }
-    const records: MessageRecord[] = []
+    const entries: StoredEntry[] = []
     for (const [i, segment] of segments.entries()) {
       const raw = loaded[i] ?? []
-      const key = this.#store.where(this.#segmentKey(head, segment))
+      const where = this.#store.where(this.#segmentKey(head, segment))
       for (let index = Math.max(from, segment * size); index < Math.min(to, (segment + 1) * size); index++) {
-        records.push(decodeRecord(raw[index - segment * size], key, index))
+        entries.push({ raw: raw[index - segment * size], where, index })
       }
     }
-    return records
+    return decodeStored(this.#store, this.#keys, entries)
+  }
+
+  async #decodeOne(entry: StoredEntry): Promise<MessageRecord> {
+    return (await decodeStored(this.#store, this.#keys, [entry]))[0] as MessageRecord
   }
 
   /** A sealed segment's records; a missing one (swept after a rewrite we had not seen) is Gone. */

@@ -4,9 +4,10 @@ import { DamagedRecordError, RecordNotFoundError } from '../../session/session-e
 import { type MessageRecord, SCHEMA_VERSION } from '../../session/session-records.ts'
 import type { AgentRef } from '../../session/session-repository.ts'
 import { type AgentKeys, valueFormat } from './s3-key-layout.ts'
+import { blobOf, judgeStored } from './s3-message-blob.ts'
 import type { Head, HeadSource } from './s3-message-log.ts'
 import type { S3ObjectStore } from './s3-object-store.ts'
-import { decodeRecord, decodeSegment, type Tail, tailEnd } from './s3-record-codec.ts'
+import { decodeSegment, type Tail, tailEnd } from './s3-record-codec.ts'
 
 export interface QuarantineContext {
   store: S3ObjectStore
@@ -47,7 +48,7 @@ export async function planQuarantine(
   // sealed messages, and still be the newest record of the segment revisions).
   if (head.sources.some((source) => source.damaged !== undefined)) return repair.fixTail()
   if (index >= tail.start) {
-    const readable = readRecord(tail.records[index - tail.start], repair.where(index), index)
+    const readable = await readRecord(context, tail.records[index - tail.start], repair.where(index), index)
     if (!(readable instanceof DamagedRecordError)) return { tail: null, result: readable }
     return repair.fixTail()
   }
@@ -86,7 +87,7 @@ class Repair {
         if (!segments.has(segment))
           segments.set(segment, await this.loadSegment(segment, revisions.get(segment) ?? 0))
         const raw = segments.get(segment)?.[index - segment * size]
-        if (!(readRecord(raw, '', index) instanceof DamagedRecordError)) copy = raw
+        if (!((await readRecord(this.context, raw, '', index)) instanceof DamagedRecordError)) copy = raw
       }
       records.push(copy ?? this.placeholder(index, damage.reason, keptAs))
     }
@@ -115,6 +116,7 @@ class Repair {
     const sealedEnd = Math.floor(tailEnd(tail) / size) * size
     const records = [...tail.records]
     const kept = new Map<string, string>()
+    const dropped: string[] = []
     for (const source of head.sources) {
       if (source.damaged !== undefined)
         kept.set(source.key, await this.keep(`slot-${head.slot}-tail`, source.key))
@@ -122,21 +124,26 @@ class Repair {
     for (const [i, raw] of tail.records.entries()) {
       const index = tail.start + i
       const source = this.source(index)
-      const damage = readRecord(raw, this.where(index), index)
+      const damage = await readRecord(this.context, raw, this.where(index), index)
       if (!(damage instanceof DamagedRecordError)) continue
-      const key = source?.key ?? this.context.keys.log
-      const keptAs = kept.get(key) ?? (await this.keep(`slot-${head.slot}-tail`, key))
+      // The damaged bytes are the message's blob, if it has one, else the batch or tail.
+      const blob = blobOf(raw)
+      if (blob !== null) dropped.push(blob.name)
+      const key = blob !== null ? this.context.keys.blob(blob.name) : (source?.key ?? this.context.keys.log)
+      const keptAs =
+        kept.get(key) ?? (await this.keep(blob !== null ? 'blob' : `slot-${head.slot}-tail`, key))
       kept.set(key, keptAs)
       let copy: unknown = null
       if (index < sealedEnd) {
         const segment = Math.floor(index / size)
         const seg = await this.loadSegment(segment, tail.revisions[String(segment)] ?? 0)
         const candidate = seg?.[index - segment * size]
-        if (!(readRecord(candidate, '', index) instanceof DamagedRecordError)) copy = candidate
+        if (!((await readRecord(this.context, candidate, '', index)) instanceof DamagedRecordError))
+          copy = candidate
       }
       records[i] = copy ?? this.placeholder(index, source?.damaged ?? damage.reason, keptAs)
     }
-    const next: Tail = { ...tail, records, appended: 0, rewrites: [] }
+    const next: Tail = { ...tail, records, appended: 0, rewrites: [], dropped }
     const { index } = this.request
     if (index < tail.start) {
       return {
@@ -147,7 +154,10 @@ class Repair {
         ),
       }
     }
-    return { tail: next, result: decodeRecord(records[index - tail.start], this.where(index), index) }
+    return {
+      tail: next,
+      result: await decodeOne(this.context, records[index - tail.start], this.where(index), index),
+    }
   }
 
   source(index: number): HeadSource | undefined {
@@ -168,27 +178,40 @@ class Repair {
     const previous = tail.revisions[String(segment)] ?? 0
     const key = this.context.store.where(keys.segment(segment, previous))
     const raw = await this.loadSegment(segment, previous)
-    const own = readRecord(raw?.[index - segment * size], key, index)
+    const own = await readRecord(this.context, raw?.[index - segment * size], key, index)
     if (raw !== null && !(own instanceof DamagedRecordError)) return { tail: null, result: own }
     const reason = own instanceof DamagedRecordError && raw !== null ? own.reason : 'unreadable segment'
     const keptAs = await this.keep(`segment-${segment}`, keys.segment(segment, previous))
     const records: unknown[] = []
+    const dropped: string[] = []
     for (let i = segment * size; i < (segment + 1) * size; i++) {
       const mine = raw?.[i - segment * size]
       const fromTail = i >= tail.start ? tail.records[i - tail.start] : undefined
-      if (raw !== null && !(readRecord(mine, key, i) instanceof DamagedRecordError)) records.push(mine)
-      else if (fromTail !== undefined && !(readRecord(fromTail, key, i) instanceof DamagedRecordError))
+      const damage = raw === null ? null : await readRecord(this.context, mine, key, i)
+      if (damage !== null && !(damage instanceof DamagedRecordError)) {
+        records.push(mine)
+        continue
+      }
+      // A message whose blob is damaged: its bytes are kept aside and the blob goes.
+      const blob = blobOf(mine)
+      const blobKeptAs = blob === null ? null : await this.keep('blob', keys.blob(blob.name))
+      if (blob !== null) dropped.push(blob.name)
+      if (
+        fromTail !== undefined &&
+        !((await readRecord(this.context, fromTail, key, i)) instanceof DamagedRecordError)
+      )
         records.push(fromTail)
-      else records.push(this.placeholder(i, reason, keptAs))
+      else records.push(this.placeholder(i, damage?.reason ?? reason, blobKeptAs ?? keptAs))
     }
     const revision = head.slot + 1
     const next: Tail = {
       ...tail,
+      dropped,
       appended: 0,
       rewrites: [{ segment, revision, previous, records }],
       revisions: { ...tail.revisions, [String(segment)]: revision },
     }
-    return { tail: next, result: decodeRecord(records[index - segment * size], key, index) }
+    return { tail: next, result: await decodeOne(this.context, records[index - segment * size], key, index) }
   }
 
   /** Copies the damaged object's bytes aside before anything replaces them. */
@@ -249,20 +272,34 @@ class Repair {
 
   async resultFrom(tail: Tail, revisions: Map<number, number>): Promise<MessageRecord> {
     const { index } = this.request
-    if (index >= tail.start) return decodeRecord(tail.records[index - tail.start], 'rebuilt tail', index)
+    if (index >= tail.start)
+      return decodeOne(this.context, tail.records[index - tail.start], 'rebuilt tail', index)
     const segment = Math.floor(index / tail.segmentSize)
     const records = await this.loadSegment(segment, revisions.get(segment) ?? 0)
     const key = this.context.store.where(this.context.keys.segment(segment, revisions.get(segment) ?? 0))
     if (records === null) throw new DamagedRecordError(key, 'unreadable segment', index)
-    return decodeRecord(records[index - segment * tail.segmentSize], key, index)
+    return decodeOne(this.context, records[index - segment * tail.segmentSize], key, index)
   }
 }
 
-function readRecord(raw: unknown, key: string, index: number): MessageRecord | DamagedRecordError {
-  try {
-    return decodeRecord(raw, key, index)
-  } catch (error) {
-    if (error instanceof DamagedRecordError) return error
-    throw error
-  }
+/** A stored record decoded (its blob fetched, if it has one), or the damage that keeps it from being read. */
+function readRecord(
+  context: QuarantineContext,
+  raw: unknown,
+  where: string,
+  index: number,
+): Promise<MessageRecord | DamagedRecordError> {
+  return judgeStored(context.store, context.keys, { raw, where, index })
+}
+
+/** A stored record decoded; damage is thrown. */
+async function decodeOne(
+  context: QuarantineContext,
+  raw: unknown,
+  where: string,
+  index: number,
+): Promise<MessageRecord> {
+  const result = await readRecord(context, raw, where, index)
+  if (result instanceof DamagedRecordError) throw result
+  return result
 }

@@ -39,6 +39,8 @@ export const tailSchema = z.object({
       records: z.array(z.unknown()),
     }),
   ),
+  /** Format 2, an update: blobs of the messages it replaced, deleted once it is decided. */
+  dropped: z.array(z.string().regex(/^[0-9a-f]{32}$/)).optional(),
 })
 export type Tail = z.infer<typeof tailSchema>
 

@@ -56,8 +56,10 @@ export async function sweepSlot(
         doomed.push(key.key)
       }
     }
-    // A rewritten segment's old revision holds the text a redaction removed.
+    // A rewritten segment's old revision, and the blob of a replaced message, hold the text a
+    // redaction removed.
     for (const rewrite of tail.rewrites) doomed.push(keys.segment(rewrite.segment, rewrite.previous))
+    for (const name of tail.dropped ?? []) doomed.push(keys.blob(name))
     await store.deleteMany(doomed)
   } catch (error) {
     // After an append this is garbage collection: what a failed sweep leaves, the next one

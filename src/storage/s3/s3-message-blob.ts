@@ -1,0 +1,140 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { z } from 'zod'
+import type { Message } from '../../messages/message.ts'
+import { DamagedRecordError } from '../../session/session-errors.ts'
+import type { MessageRecord } from '../../session/session-records.ts'
+import type { AgentKeys } from './s3-key-layout.ts'
+import type { S3ObjectStore } from './s3-object-store.ts'
+import { decodeRecord } from './s3-record-codec.ts'
+import { sleep } from './s3-retry-policy.ts'
+
+/**
+ * Large messages in the slot layout (format 2), stored once. A message whose JSON is over
+ * BLOB_THRESHOLD goes, before its append is proposed, into an object of its own,
+ * `<agent>/blobs/<name>`; the batch, and later the segment that seals it, hold the record with a
+ * reference in place of the message: `messageBlob: { name, sha256, bytes }`. So a 5 MB tool
+ * result is uploaded once, not again when its segment is sealed. The name is random per message
+ * (not the content's hash), so a redaction deletes exactly the old one: the update's batch lists
+ * it in `dropped`, and whoever completes that slot deletes it.
+ */
+
+export const BLOB_THRESHOLD = 16 * 1024
+
+const blobRefSchema = z.object({
+  name: z.string().regex(/^[0-9a-f]{32}$/),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().nonnegative(),
+})
+export type BlobRef = z.infer<typeof blobRefSchema>
+
+/** A message to append, with the blob it will be stored in if it is large. */
+export interface PreparedMessage {
+  message: Message
+  blob?: { ref: BlobRef; body: string }
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
+
+/** Names a blob for each large message (once per append: retries reuse it). */
+export function prepareMessages(messages: Message[]): PreparedMessage[] {
+  return messages.map((message) => {
+    const body = JSON.stringify(message)
+    if (body.length <= BLOB_THRESHOLD) return { message }
+    const ref = {
+      name: randomBytes(16).toString('hex'),
+      sha256: sha256(body),
+      bytes: Buffer.byteLength(body),
+    }
+    return { message, blob: { ref, body } }
+  })
+}
+
+/** Uploads the blobs of large messages; the append is proposed only after they are stored. */
+export async function storeBlobs(
+  store: S3ObjectStore,
+  keys: AgentKeys,
+  prepared: PreparedMessage[],
+): Promise<void> {
+  await Promise.all(
+    prepared.flatMap((item) => (item.blob ? [store.put(keys.blob(item.blob.ref.name), item.blob.body)] : [])),
+  )
+}
+
+/** What a batch stores for a record: the record itself, or with its message's blob referenced. */
+export function storedForm(record: MessageRecord, prepared: PreparedMessage): unknown {
+  if (!prepared.blob) return record
+  const { message: _, ...envelope } = record
+  return { ...envelope, messageBlob: prepared.blob.ref }
+}
+
+/** The blob a stored record refers to, if any (a malformed reference is null: damage, read as such). */
+export function blobOf(raw: unknown): BlobRef | null {
+  if (typeof raw !== 'object' || raw === null || !('messageBlob' in raw)) return null
+  const parsed = blobRefSchema.safeParse((raw as { messageBlob: unknown }).messageBlob)
+  return parsed.success ? parsed.data : null
+}
+
+export interface StoredEntry {
+  raw: unknown
+  /** Where the entry is stored, for errors (`s3://bucket/key`). */
+  where: string
+  index: number
+}
+
+/**
+ * Decodes stored records, fetching the blobs they refer to (16 at a time). A missing blob, or
+ * one whose bytes do not match the reference, is a `DamagedRecordError` naming the blob.
+ */
+export async function decodeStored(
+  store: S3ObjectStore,
+  keys: AgentKeys,
+  entries: StoredEntry[],
+): Promise<MessageRecord[]> {
+  const results: (MessageRecord | DamagedRecordError)[] = []
+  for (let i = 0; i < entries.length; i += 16) {
+    results.push(
+      ...(await Promise.all(entries.slice(i, i + 16).map((entry) => judgeStored(store, keys, entry)))),
+    )
+  }
+  for (const result of results) if (result instanceof DamagedRecordError) throw result
+  return results as MessageRecord[]
+}
+
+/** One stored record, decoded, or the damage that keeps it from being read. */
+export async function judgeStored(
+  store: S3ObjectStore,
+  keys: AgentKeys,
+  entry: StoredEntry,
+): Promise<MessageRecord | DamagedRecordError> {
+  try {
+    return decodeRecord(await withMessage(store, keys, entry), entry.where, entry.index)
+  } catch (error) {
+    if (error instanceof DamagedRecordError) return error
+    throw error
+  }
+}
+
+async function withMessage(store: S3ObjectStore, keys: AgentKeys, entry: StoredEntry): Promise<unknown> {
+  const raw = entry.raw
+  if (typeof raw !== 'object' || raw === null || !('messageBlob' in raw)) return raw
+  const ref = blobOf(raw)
+  if (ref === null)
+    throw new DamagedRecordError(`${entry.where}#${entry.index}`, 'malformed blob reference', entry.index)
+  const key = keys.blob(ref.name)
+  const where = store.where(key)
+  for (let attempt = 0; ; attempt++) {
+    const stored = await store.get(key)
+    if (stored === null) throw new DamagedRecordError(where, 'missing', entry.index)
+    if (sha256(stored.text) === ref.sha256) {
+      const { messageBlob: _, ...envelope } = raw as Record<string, unknown>
+      try {
+        return { ...envelope, message: JSON.parse(stored.text) as unknown }
+      } catch (error) {
+        throw new DamagedRecordError(where, 'not valid JSON', entry.index, { cause: error })
+      }
+    }
+    // One re-read: s3rver rewrites in place when a repeated PUT arrives late (see the docs).
+    if (attempt > 0) throw new DamagedRecordError(where, 'does not match its SHA-256', entry.index)
+    await sleep(50)
+  }
+}
