@@ -255,7 +255,7 @@ function sections(measured: Figures[], skipped: string[]): BenchSection[] {
       ]),
       notes: [
         'Message layout: the large message is uploaded once and never copied into a pack (over 16 KiB).',
-        'Slot layout: the large message is uploaded in its batch, and once more in the segment of 8 that seals it (the largest small turn); the other small turns upload their own messages.',
+        'Slot layout: the large message is uploaded once, in a blob of its own (over 16 KiB); its batch and the segment that seals it refer to it.',
       ],
     },
     {
