@@ -22,7 +22,7 @@ import { startS3Server } from '../tests/support/s3-server.ts'
 import type { S3TestTarget } from '../tests/support/s3-targets.ts'
 import type { BenchSection } from './bench-section.ts'
 
-/** Turns measured per session: 32 turns are 64 slots, so sweeps (every 8th slot) and sealed
+/** Turns measured per session: 32 turns are 64 messages, so sweeps (every 8 messages) and sealed
  * segments (every 8th message) fall in them at every alignment. */
 const TURNS = 32
 const RESTORES = 8
@@ -211,7 +211,7 @@ function sections(measured: Figures[], skipped: string[]): BenchSection[] {
       ),
       notes: [
         'Message layout: 1 LIST (count) + 1 PUT per message (If-None-Match) + 1 PUT of the agent record (If-Match) when it changed, + 1 pack PUT every 8 messages.',
-        "Slot layout: 1 LIST (count) + per append 2 PUT in parallel (the accept carrying the batch of new messages, the next slot's prepare) + 1 LIST + 1 PUT (decided key); every 8th slot a sweep (1 DeleteObjects, from the LIST already made); every 8th message a sealed segment (1 PUT). An append by a handle that did not win the slot before also PUTs its own prepare and LISTs first.",
+        "Slot layout: 1 LIST (count) + per append 2 PUT in parallel (the accept carrying the batch of new messages, the next slot's prepare) + 1 LIST + 1 PUT (decided key); every 8th message a sealed segment (1 PUT), and 4 messages later a sweep (1 DeleteObjects, from the LIST already made). An append by a handle that did not win the slot before also PUTs its own prepare and LISTs first.",
         ...skipped,
       ],
     },

@@ -62,6 +62,43 @@ describe('S3 request economy, counted at the wire', () => {
     expect(sum(large.bytes) / sum(small.bytes)).toBeLessThan(1.1)
   })
 
+  it('a turn stays within 10 requests however seals and sweeps line up, also after a redaction', async () => {
+    // Sessions of 1 to 8 messages put every later slot at a different offset from the segment
+    // boundaries (every 8 messages); a redaction shifts it once more (an update adds a slot and
+    // no message). 12 turns each: 24 slots, three seals and three sweeps, wherever they fall.
+    const maxima: number[] = []
+    for (let size = 1; size <= 8; size++) {
+      for (const redacted of [false, true]) {
+        const sessionId = `aligned-${size}-${redacted}`
+        const repo = repository()
+        const ref = { sessionId, agentId: 'default' }
+        await repo.createSession({ sessionId })
+        await repo.importMessages(
+          ref,
+          Array.from({ length: size }, (_, i) => ({
+            role: 'user',
+            content: [{ type: 'text', text: `m${i}` }],
+          })),
+        )
+        if (redacted) {
+          await repo.updateMessage({
+            ...ref,
+            index: 0,
+            message: { role: 'user', content: [{ type: 'text', text: '-' }] },
+          })
+        }
+        const agent = agentOn(sessionId)
+        await agent.run('warm up')
+        for (let turn = 0; turn < 12; turn++) {
+          proxy.reset()
+          await agent.run(`turn ${turn}`)
+          maxima.push(proxy.total())
+        }
+      }
+    }
+    expect(Math.max(...maxima)).toBeLessThanOrEqual(10)
+  })
+
   it('one append plus one count is five requests at any length, once a handle has appended', async () => {
     for (const sessionId of ['small', 'large']) {
       const repo = repository()

@@ -13,7 +13,7 @@ import {
 import type { ListPage, S3ObjectStore } from './s3-object-store.ts'
 import { decodeTail, encode, type Tail, tailEnd } from './s3-record-codec.ts'
 import { sleep } from './s3-retry-policy.ts'
-import { sweepSlot } from './s3-slot-sweep.ts'
+import { sweepAfter, sweepSlot } from './s3-slot-sweep.ts'
 
 /**
  * Deciding what each log slot holds, with PUT and LIST only: no conditional writes.
@@ -88,8 +88,6 @@ const MAX_ROUNDS = 64
 export const LIST_PAGE = 12
 /** Keys of the LIST after a sweeping slot's accept: the last ~50 slots, swept from that listing. */
 const SWEEP_PAGE = 200
-/** Sweep old slots' keys every this many slots. */
-const SWEEP_EVERY = 8
 
 type CheckState =
   | { kind: 'ok'; accepted: Extract<SlotKey, { kind: 'accept' }> | null }
@@ -260,7 +258,9 @@ export class SlotProtocol {
         // land after the caller moved on (deleted the session, say).
         const settled = await Promise.allSettled(writes)
         for (const result of settled) if (result.status === 'rejected') throw result.reason
-        view = await this.view(undefined, slot % SWEEP_EVERY === 0 ? SWEEP_PAGE : LIST_PAGE)
+        // The LIST a sweep works from: deeper where this slot will sweep (or may: another's value).
+        const sweeping = value !== ours || sweepAfter(tail) !== 'none'
+        view = await this.view(undefined, sweeping ? SWEEP_PAGE : LIST_PAGE)
         state = this.#check(view, slot, base, ballot)
         if (state.kind === 'ok') {
           const decidedTail = value === ours ? tail : await this.#proposalTail(slot, value)
@@ -352,8 +352,7 @@ export class SlotProtocol {
     }
     await Promise.all(writes)
     await this.store.put(this.keys.decided(slot, count, value), '-\n', { ifNoneMatch: true })
-    if (slot % SWEEP_EVERY === 0 || tail.appended === 0)
-      await sweepSlot(this.store, this.keys, { slot, value, tail, view })
+    if (sweepAfter(tail) !== 'none') await sweepSlot(this.store, this.keys, { slot, value, tail, view })
   }
 
   async #proposalTail(slot: number, value: string): Promise<Tail> {

@@ -5,8 +5,25 @@ import type { S3ObjectStore } from './s3-object-store.ts'
 import { type Tail, tailEnd } from './s3-record-codec.ts'
 import type { LogView } from './s3-slot-protocol.ts'
 
-/** List the whole log for garbage every this many slots (a multiple of the sweep interval). */
+/** Sweep every this many messages appended. */
+const SWEEP_EVERY = 8
+/** List the whole log for garbage every this many messages (a multiple of SWEEP_EVERY). */
 const FULL_SWEEP_EVERY = 512
+
+/**
+ * Which sweep, if any, the slot that decided `tail` runs: an update (a redaction, a repair) a
+ * full one; an append one whenever its messages cross a mark, every SWEEP_EVERY messages, and a
+ * full one every FULL_SWEEP_EVERY. The marks sit halfway between the segment boundaries, so an
+ * append of one message never both seals a segment and sweeps: a turn keeps to 10 requests.
+ */
+export function sweepAfter(tail: Tail): 'none' | 'recent' | 'full' {
+  if (tail.appended === 0) return 'full'
+  const offset = Math.floor(tail.segmentSize / 2)
+  const count = tailEnd(tail)
+  const crosses = (every: number) =>
+    Math.floor((count + offset) / every) > Math.floor((count - tail.appended + offset) / every)
+  return crosses(FULL_SWEEP_EVERY) ? 'full' : crosses(SWEEP_EVERY) ? 'recent' : 'none'
+}
 
 /**
  * Deletes what older slots no longer need: their prepares, their accepts, and their batches
@@ -26,10 +43,10 @@ export async function sweepSlot(
   { slot, value, tail, view }: { slot: number; value: string; tail: Tail; view?: LogView | undefined },
 ): Promise<void> {
   try {
-    // Every FULL_SWEEP_EVERY-th slot and after an update, the whole log is listed, so garbage
+    // Every FULL_SWEEP_EVERY messages and after an update, the whole log is listed, so garbage
     // however far back (a crashed writer's prepare, a failed sweep's leftovers) is reached at a
-    // bounded cost per slot, and a redaction leaves no old tail anywhere.
-    const full = slot % FULL_SWEEP_EVERY === 0 || tail.appended === 0 || view === undefined
+    // bounded cost per message, and a redaction leaves no old tail anywhere.
+    const full = sweepAfter(tail) === 'full' || view === undefined
     const listed: string[] = []
     if (full) {
       for await (const page of store.listAll(keys.slotDir(slot))) listed.push(...page)
