@@ -1,5 +1,6 @@
-import { readdir, readFile, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { runTether } from '../support/cli-run.ts'
@@ -9,16 +10,24 @@ import { S3RVER_CREDENTIALS, type S3TestServer, startS3Server } from '../support
 
 let server: S3TestServer
 let proxy: S3Proxy
+/**
+ * The CLI's temporary directory (TMPDIR), this file's alone: other test files replace sessions
+ * named user-7 at the same time, and their saved copies would come and go in a shared one.
+ */
+let temp: string
 beforeAll(async () => {
   server = await startS3Server()
   proxy = await startS3Proxy(server.port)
+  temp = await mkdtemp(join(tmpdir(), 'tether-replace-'))
+  env.TMPDIR = temp
 })
 afterAll(async () => {
   await proxy.stop()
   await server.stop()
+  await rm(temp, { recursive: true, force: true })
 })
 
-const env = {
+const env: Record<string, string> = {
   AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
   AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
   AWS_REGION: 'us-east-1',
@@ -70,12 +79,13 @@ describe('import --replace into S3 (which cannot rename a session)', () => {
     expect(after.stdout.replace(/created \S+/, '')).toBe(before.stdout.replace(/created \S+/, ''))
 
     const savedAt = /a copy stays at (\S+)\)/.exec(failed.stderr)?.[1] ?? ''
+    expect(savedAt.startsWith(temp)).toBe(true)
     expect((await stat(savedAt)).mode & 0o777).toBe(0o600)
     expect(await readFile(savedAt, 'utf8')).toContain('"sessionId": "user-7"')
     await rm(savedAt)
 
     const savedCopies = async () =>
-      (await readdir(tmpdir())).filter((name) => name.startsWith('tether-replaced-user-7-'))
+      (await readdir(temp)).filter((name) => name.startsWith('tether-replaced-user-7-'))
     const earlier = await savedCopies()
     const done = await runTether(['sessions', 'import', '--replace', ...store], {
       env,
