@@ -1,5 +1,6 @@
 import { expect } from 'vitest'
 import type { Message } from '../../src/index.ts'
+import { LARGE_TOOL_NOTE } from '../support/large-tool-note.ts'
 import { restoreInFreshProcess, runWorkersTogether, type WorkerStore } from '../support/run-session-worker.ts'
 import { expectValidForModel } from '../support/valid-history.ts'
 
@@ -25,7 +26,7 @@ export async function writersThenFreshRestore(
   turns: number,
 ) {
   const labels = Array.from({ length: processes }, (_, i) => `P${i}`)
-  await runWorkersTogether(
+  const added = await runWorkersTogether(
     labels.map((label) => ({
       store,
       sessionId,
@@ -41,5 +42,12 @@ export async function writersThenFreshRestore(
   )
   expect(prompts(restored).sort()).toEqual(acknowledged.sort())
   expectValidForModel(restored)
+  // A tool call made for a second turn's prompt returns over 16 KiB (on S3, a blob): every such
+  // result a writer added comes back whole. (Which prompt a call answers depends on how the
+  // writers interleave, so not every writer makes one; some always do.)
+  const large = (messages: string[]) => messages.filter((json) => json.includes(LARGE_TOOL_NOTE)).length
+  const largeAdded = large(added.flat())
+  if (turns >= 2) expect(largeAdded).toBeGreaterThan(0)
+  expect(large(restored.map((message) => JSON.stringify(message)))).toBe(largeAdded)
   return restored
 }

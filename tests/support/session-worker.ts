@@ -22,6 +22,7 @@ import {
   tool,
 } from '../../src/index.ts'
 import { ScriptedModel } from '../../src/testing/index.ts'
+import { LARGE_TOOL_NOTE, wantsLargeResult } from './large-tool-note.ts'
 import type { WorkerStore } from './run-session-worker.ts'
 import { writeLineNow } from './write-line-now.ts'
 
@@ -56,7 +57,9 @@ const lookup = tool({
   inputSchema: z.object({ key: z.string() }),
   callback: async ({ key }) => {
     await jitter()
-    return { key, value: key.length }
+    return wantsLargeResult(key)
+      ? { key, value: key.length, note: LARGE_TOOL_NOTE }
+      : { key, value: key.length }
   },
 })
 
