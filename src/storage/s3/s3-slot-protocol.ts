@@ -25,7 +25,7 @@ import { sweepAfter, sweepSlot } from './s3-slot-sweep.ts'
  *
  *   prepare  PUT q~<ballot>, LIST. A higher ballot from another writer: back off and retry
  *            higher. Otherwise adopt the accepted value with the highest ballot, or propose ours.
- *   accept   PUT a~<ballot>~<value> (carrying the tail if the value is ours), LIST. No higher
+ *   accept   PUT a~<ballot>~<value> (carrying the value if it is ours), LIST. No higher
  *            ballot appeared: the value is decided.
  *   decided  write the segments it seals, then PUT d~<count>~<value>. Readers trust only d~ keys.
  *
@@ -42,6 +42,9 @@ import { sweepAfter, sweepSlot } from './s3-slot-sweep.ts'
  * accept: whatever appears meanwhile has a higher ballot (every other proposal starts at round 1)
  * and shows up in the LIST after the accept, which then does not decide. Format 1 (0.1's logs)
  * carries the tail on the prepare and cannot prepare ahead; a log keeps the format it has.
+ *
+ * A value is a `Tail` envelope either way: in format 1 the last `segmentSize` messages, in format
+ * 2 the batch one slot added (s3-batch-head.ts); "tail" below means that envelope.
  */
 
 export interface LogView {
