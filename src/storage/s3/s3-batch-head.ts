@@ -2,10 +2,10 @@ import { DamagedRecordError } from '../../session/session-errors.ts'
 import { SCHEMA_VERSION } from '../../session/session-records.ts'
 import { type BatchLink, batchChain, type Decided } from './s3-batch-chain.ts'
 import type { AgentKeys } from './s3-key-layout.ts'
+import { listSegmentRevisions, readValue } from './s3-log-objects.ts'
 import type { Head, HeadSource } from './s3-message-log.ts'
 import type { S3ObjectStore } from './s3-object-store.ts'
-import { decodeTail, type Tail, tailEnd } from './s3-record-codec.ts'
-import { sleep } from './s3-retry-policy.ts'
+import { type Tail, tailEnd } from './s3-record-codec.ts'
 import type { LogView, SlotProtocol } from './s3-slot-protocol.ts'
 
 /**
@@ -53,11 +53,10 @@ export async function loadBatchHead(
     }
     const batches = await Promise.all(chain.map((link) => loadBatch(context, link)))
     if (batches.some((batch) => batch === null)) return null
-    const newest = batches[0]
     // The log's segment size is in every batch; a writer configured differently follows the log.
-    if (newest instanceof DamagedRecordError || newest === undefined || newest === null) {
-      // Unreadable: keep the configured size (a repair reads the log's from a sealed segment).
-    } else if (newest.segmentSize !== size && pass === 0) {
+    // (If the newest batch is unreadable, the configured size stands.)
+    const newest = batches[0]
+    if (newest && !(newest instanceof DamagedRecordError) && newest.segmentSize !== size && pass === 0) {
       size = newest.segmentSize
       continue
     }
@@ -70,26 +69,15 @@ async function loadBatch(
   link: BatchLink,
 ): Promise<Tail | DamagedRecordError | null> {
   const key = context.keys.proposal(link.slot, link.value)
-  const where = context.store.where(key)
-  for (let attempt = 0; ; attempt++) {
-    const stored = await context.store.get(key)
-    if (stored === null) return null
-    try {
-      const batch = decodeTail(stored.text, where)
-      if (batch.start !== link.start || tailEnd(batch) !== link.end) {
-        throw new DamagedRecordError(
-          where,
-          `holds messages [${batch.start}, ${tailEnd(batch)}), not [${link.start}, ${link.end})`,
-        )
-      }
-      return batch
-    } catch (error) {
-      if (!(error instanceof DamagedRecordError)) throw error
-      // One re-read: s3rver rewrites in place when a repeated PUT arrives late (see the docs).
-      if (attempt > 0) return error
-      await sleep(50)
-    }
+  const batch = await readValue(context.store, key)
+  if (batch === null || batch instanceof DamagedRecordError) return batch
+  if (batch.start !== link.start || tailEnd(batch) !== link.end) {
+    return new DamagedRecordError(
+      context.store.where(key),
+      `holds messages [${batch.start}, ${tailEnd(batch)}), not [${link.start}, ${link.end})`,
+    )
   }
+  return batch
 }
 
 async function assemble(
@@ -121,9 +109,14 @@ async function assemble(
     sources.push({ key, start: from, end: link.end })
   }
   const newest = batches[0]
+  // The newest batch carries the segment revisions in force; if it is unreadable, list them.
   const revisions =
     newest instanceof DamagedRecordError
-      ? await segmentRevisions(context, top.slot)
+      ? Object.fromEntries(
+          [...(await listSegmentRevisions(context.store, context.keys, top.slot))]
+            .filter(([, revision]) => revision > 0)
+            .map(([segment, revision]) => [String(segment), revision]),
+        )
       : (newest?.revisions ?? {})
   const tail: Tail = {
     schemaVersion: SCHEMA_VERSION,
@@ -139,25 +132,8 @@ async function assemble(
 }
 
 /**
- * The segment revisions in force at `slot`, listed: the newest batch, which carries the map, is
- * unreadable. A revision is named after the update slot that wrote it.
- */
-async function segmentRevisions(context: BatchHeadContext, slot: number): Promise<Record<string, number>> {
-  const revisions: Record<string, number> = {}
-  for await (const page of context.store.listAll(context.keys.segments)) {
-    for (const key of page) {
-      const parsed = context.keys.parseSegment(key)
-      if (parsed === null || parsed.revision > slot) continue
-      if (parsed.revision >= (revisions[String(parsed.index)] ?? 0))
-        revisions[String(parsed.index)] = parsed.revision
-    }
-  }
-  return Object.fromEntries(Object.entries(revisions).filter(([, revision]) => revision > 0))
-}
-
-/**
  * The head after our batch `batch` was decided at `slot` on `head`: the unsealed messages move
- * past any segment the batch sealed. `joined` is what `joinBatch` gave the slot to seal from.
+ * past any segment the batch sealed.
  */
 export function advanceHead(head: Head, slot: number, value: string, key: string, batch: Tail): Head {
   const joined = joinBatch(head.tail, batch)

@@ -10,6 +10,7 @@ import { type MessageRecord, SCHEMA_VERSION } from '../../session/session-record
 import type { AgentRef } from '../../session/session-repository.ts'
 import { advanceHead, batchOf, joinBatch, loadBatchHead } from './s3-batch-head.ts'
 import { type AgentKeys, type SlotFormat, valueFormat } from './s3-key-layout.ts'
+import { readValue } from './s3-log-objects.ts'
 import {
   blobOf,
   decodeStored,
@@ -21,7 +22,7 @@ import {
 } from './s3-message-blob.ts'
 import type { ListPage, S3ObjectStore } from './s3-object-store.ts'
 import { planQuarantine } from './s3-quarantine.ts'
-import { decodeSegment, decodeTail, newTail, type Tail, tailEnd } from './s3-record-codec.ts'
+import { decodeSegment, newTail, type Tail, tailEnd } from './s3-record-codec.ts'
 import { sleep } from './s3-retry-policy.ts'
 import { type Base, LIST_PAGE, type LogView, type Prepared, SlotProtocol } from './s3-slot-protocol.ts'
 
@@ -184,9 +185,9 @@ export class S3MessageLog {
   }
 
   async #appendBatch(messages: Message[], expectedIndex?: number): Promise<MessageRecord[]> {
-    // Large messages get their blobs named once: a retry at another slot reuses them.
-    const prepared = prepareMessages(messages)
-    let blobsStored = false
+    // Format 2 only: large messages get their blobs named and stored once, at the first attempt;
+    // a retry at another slot reuses them.
+    let prepared: PreparedMessage[] | undefined
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const cached = this.#head
       const head = cached ?? (await this.#freshHead())
@@ -211,16 +212,17 @@ export class S3MessageLog {
       const format = formatAfter(head)
       // Format 2 proposes the new records alone, a large message's blob stored first (a decided
       // batch never refers to a blob that is not there); format 1 a tail of the last segmentSize.
-      if (format === 2 && !blobsStored) {
-        await storeBlobs(this.#store, this.#keys, prepared)
-        blobsStored = true
+      if (format === 2 && prepared === undefined) {
+        const named = prepareMessages(messages)
+        await storeBlobs(this.#store, this.#keys, named)
+        prepared = named
       }
       const tail =
         format === 1
           ? extendTail(head.tail, records)
           : batchOf(
               head.tail,
-              records.map((record, i) => storedForm(record, prepared[i] as PreparedMessage)),
+              records.map((record, i) => storedForm(record, prepared?.[i] ?? { message: record.message })),
             )
       const slot = head.slot + 1
       const outcome = await this.#protocol.decide(slot, head, tail, {
@@ -233,11 +235,10 @@ export class S3MessageLog {
       this.#prepared = outcome.kind === 'won' ? outcome.prepared : null
       if (outcome.kind === 'contended') this.#contended = { slot, highest: outcome.highest }
       if (outcome.kind === 'won') {
-        const key = this.#keys.proposal(slot, outcome.value)
         this.#head =
           format === 1
-            ? { slot, value: outcome.value, tail, sources: [{ key, start: tail.start, end: tailEnd(tail) }] }
-            : advanceHead(head, slot, outcome.value, key, tail)
+            ? this.#wholeTailHead(slot, outcome.value, tail)
+            : advanceHead(head, slot, outcome.value, this.#keys.proposal(slot, outcome.value), tail)
         return records
       }
       this.#head = null
@@ -293,17 +294,8 @@ export class S3MessageLog {
         ...(format === 2 ? { sealing: (decided: Tail) => joinBatch(head.tail, decided) } : {}),
       })
       this.#prepared = outcome.kind === 'won' ? outcome.prepared : null
-      this.#head = null
-      if (outcome.kind === 'won') {
-        const key = this.#keys.proposal(slot, outcome.value)
-        this.#head = {
-          slot,
-          value: outcome.value,
-          tail,
-          sources: [{ key, start: tail.start, end: tailEnd(tail) }],
-        }
-        return planned.result
-      }
+      this.#head = outcome.kind === 'won' ? this.#wholeTailHead(slot, outcome.value, tail) : null
+      if (outcome.kind === 'won') return planned.result
       await sleep(Math.random() * 20)
     }
     throw new StorageError('update', `${this.#store.where(this.#keys.log)} (kept changing)`)
@@ -440,31 +432,13 @@ export class S3MessageLog {
       }
       return loadBatchHead(context, view, top, { indexHint, tolerant })
     }
-    const key = this.#keys.proposal(top.slot, top.value)
-    for (let attempt = 0; ; attempt++) {
-      const stored = await this.#store.get(key)
-      if (stored === null) return null
-      try {
-        const tail = decodeTail(stored.text, this.#store.where(key))
-        return {
-          slot: top.slot,
-          value: top.value,
-          tail,
-          sources: [{ key, start: tail.start, end: tailEnd(tail) }],
-        }
-      } catch (error) {
-        if (!(error instanceof DamagedRecordError)) throw error
-        // A retried PUT of this same tail whose first attempt arrives late makes some servers
-        // (s3rver) rewrite the object in place; a GET then can see it half written. Real damage stays.
-        if (attempt === 0) {
-          await sleep(50)
-          continue
-        }
-        // Name an index the caller asked for, so a restore can repair exactly this object.
-        const index = Math.min(Math.max(indexHint, 0), Math.max(top.count - 1, 0))
-        throw new DamagedRecordError(error.location, error.reason, index, { cause: error })
-      }
+    const tail = await readValue(this.#store, this.#keys.proposal(top.slot, top.value))
+    if (tail instanceof DamagedRecordError) {
+      // Name an index the caller asked for, so a restore can repair exactly this object.
+      const index = Math.min(Math.max(indexHint, 0), Math.max(top.count - 1, 0))
+      throw new DamagedRecordError(tail.location, tail.reason, index, { cause: tail })
     }
+    return tail === null ? null : this.#wholeTailHead(top.slot, top.value, tail)
   }
 
   /**
@@ -482,18 +456,18 @@ export class S3MessageLog {
       return this.#loadHead(view, count)
     }
     const key = this.#keys.proposal(top.slot, top.value)
-    const stored = await this.#store.get(key)
-    if (stored === null) return null
-    let batch: Tail
-    try {
-      batch = decodeTail(stored.text, this.#store.where(key))
-    } catch (error) {
-      if (error instanceof DamagedRecordError) return null
-      throw error
-    }
+    const batch = await readValue(this.#store, key)
+    // Missing (swept) or unreadable: the caller reads a fresh head, which reports damage.
+    if (batch === null || batch instanceof DamagedRecordError) return null
     if (batch.appended === 0 || batch.start !== count || tailEnd(batch) !== top.count)
       return this.#loadHead(view, count)
     return advanceHead(head, top.slot, top.value, key, batch)
+  }
+
+  /** A head whose tail is one object, the value decided at `slot` (format 1, or an update). */
+  #wholeTailHead(slot: number, value: string, tail: Tail): Head {
+    const key = this.#keys.proposal(slot, value)
+    return { slot, value, tail, sources: [{ key, start: tail.start, end: tailEnd(tail) }] }
   }
 
   /** Where the tail's record `index` is stored, for error messages. */

@@ -4,6 +4,7 @@ import { DamagedRecordError, RecordNotFoundError } from '../../session/session-e
 import { type MessageRecord, SCHEMA_VERSION } from '../../session/session-records.ts'
 import type { AgentRef } from '../../session/session-repository.ts'
 import { type AgentKeys, valueFormat } from './s3-key-layout.ts'
+import { listSegmentRevisions } from './s3-log-objects.ts'
 import { blobOf, judgeStored } from './s3-message-blob.ts'
 import type { Head, HeadSource } from './s3-message-log.ts'
 import type { S3ObjectStore } from './s3-object-store.ts'
@@ -72,7 +73,7 @@ class Repair {
       `slot-${head.slot}-tail`,
       this.context.keys.proposal(head.slot, head.value ?? ''),
     )
-    const revisions = await this.segmentRevisions()
+    const revisions = await listSegmentRevisions(this.context.store, this.context.keys)
     const size = await this.segmentSize(revisions)
     // Format 1 keeps the last `size` messages in its tail; a format-2 update holds the unsealed ones.
     const start =
@@ -248,18 +249,6 @@ class Repair {
       if (error instanceof DamagedRecordError) return null
       throw error
     }
-  }
-
-  /** The newest revision of every segment, listed (the damaged tail held the only map). */
-  async segmentRevisions(): Promise<Map<number, number>> {
-    const revisions = new Map<number, number>()
-    for await (const page of this.context.store.listAll(this.context.keys.segments)) {
-      for (const key of page) {
-        const parsed = this.context.keys.parseSegment(key)
-        if (parsed) revisions.set(parsed.index, Math.max(parsed.revision, revisions.get(parsed.index) ?? 0))
-      }
-    }
-    return revisions
   }
 
   /** Segment size as written by the log's first slot: read from a sealed segment if one exists. */

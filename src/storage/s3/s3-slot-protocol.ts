@@ -10,8 +10,9 @@ import {
   type SlotFormat,
   type SlotKey,
 } from './s3-key-layout.ts'
+import { readValue } from './s3-log-objects.ts'
 import type { ListPage, S3ObjectStore } from './s3-object-store.ts'
-import { decodeTail, encode, type Tail, tailEnd } from './s3-record-codec.ts'
+import { encode, type Tail, tailEnd } from './s3-record-codec.ts'
 import { sleep } from './s3-retry-policy.ts'
 import { sweepAfter, sweepSlot } from './s3-slot-sweep.ts'
 
@@ -360,19 +361,11 @@ export class SlotProtocol {
 
   async #proposalTail(slot: number, value: string): Promise<Tail> {
     const key = this.keys.proposal(slot, value)
-    for (let attempt = 0; ; attempt++) {
-      const stored = await this.store.get(key)
-      if (stored === null) {
-        throw new StorageError('read', `${this.store.where(key)} (accepted proposal is gone)`)
-      }
-      try {
-        return decodeTail(stored.text, this.store.where(key))
-      } catch (error) {
-        // One re-read: s3rver rewrites in place when a repeated PUT arrives late (see the docs).
-        if (!(error instanceof DamagedRecordError) || attempt > 0) throw error
-        await sleep(50)
-      }
-    }
+    const stored = await readValue(this.store, key)
+    if (stored === null)
+      throw new StorageError('read', `${this.store.where(key)} (accepted proposal is gone)`)
+    if (stored instanceof DamagedRecordError) throw stored
+    return stored
   }
 
   /**
