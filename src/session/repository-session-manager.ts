@@ -117,10 +117,20 @@ export class RepositorySessionManager implements SessionManager {
     }
     this.#agent = agent
     this.#ref = { sessionId: this.sessionId, agentId: this.#agentIdOption ?? agent.agentId }
-    await this.repository.createSession({ sessionId: this.sessionId })
     const found: Repair[] = []
-    const record = await this.#readAgentRecord(this.#ref, found)
-    const count = await this.repository.countMessages(this.#ref)
+    // Three independent requests, sent together: on a remote store a restore waits for one round
+    // trip here, not three. All three settle before any error is thrown, so no write of
+    // createSession is still in flight when the caller hears of a failure.
+    const [created, read, counted] = await Promise.allSettled([
+      this.repository.createSession({ sessionId: this.sessionId }),
+      this.#readAgentRecord(this.#ref, found),
+      this.repository.countMessages(this.#ref),
+    ])
+    if (created.status === 'rejected') throw created.reason
+    if (read.status === 'rejected') throw read.reason
+    if (counted.status === 'rejected') throw counted.reason
+    const record = read.value
+    const count = counted.value
     if (record) {
       agent.state.replace(record.state)
       // What is stored is what we have: #saveAgent below writes only if the restore changed it.

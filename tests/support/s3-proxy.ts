@@ -38,6 +38,13 @@ export interface S3Proxy {
   /** Request body bytes alone (what the client uploaded) since the last `reset`. */
   uploaded(): number
   reset(): void
+  /**
+   * Round trips the requests since the last `reset` waited for, in sequence: a request that
+   * started after another had been answered comes one round after it (only those `include`
+   * accepts count). Run with a delay on every request, so that requests the client sends
+   * together overlap at the proxy however the machine schedules them.
+   */
+  rounds(include?: (request: ProxiedRequest) => boolean): number
   /** Decides a fault per request; return undefined to pass it through. */
   setFaults(decide: ((request: ProxiedRequest) => Fault | undefined) | undefined): void
   injected(): number
@@ -52,6 +59,7 @@ export async function startS3Proxy(targetPort: number): Promise<S3Proxy> {
   let uploaded = 0
   let injected = 0
   let decide: ((request: ProxiedRequest) => Fault | undefined) | undefined
+  let timeline: { request: ProxiedRequest; start: number; end: number }[] = []
 
   const server: Server = createServer(async (req, res) => {
     // A client that gives up (a timeout test) resets its socket: that ends this request, never the run.
@@ -66,6 +74,11 @@ export async function startS3Proxy(targetPort: number): Promise<S3Proxy> {
     }
     const info = describe(req)
     counts[info.operation]++
+    const span = { request: info, start: performance.now(), end: Number.POSITIVE_INFINITY }
+    timeline.push(span)
+    res.on('close', () => {
+      span.end = performance.now()
+    })
     bytes += body.length
     uploaded += body.length
     const fault = decide?.(info)
@@ -115,7 +128,19 @@ export async function startS3Proxy(targetPort: number): Promise<S3Proxy> {
     total: () => Object.values(counts).reduce((sum, n) => sum + n, 0),
     bytes: () => bytes,
     uploaded: () => uploaded,
+    rounds(include = () => true) {
+      const spans = timeline.filter((span) => include(span.request)).sort((a, b) => a.start - b.start)
+      const depth: number[] = []
+      for (const [i, span] of spans.entries()) {
+        let before = 0
+        for (let j = 0; j < i; j++)
+          if ((spans[j]?.end ?? 0) <= span.start) before = Math.max(before, depth[j] ?? 0)
+        depth.push(before + 1)
+      }
+      return Math.max(0, ...depth)
+    },
     reset() {
+      timeline = []
       counts = empty()
       bytes = 0
       uploaded = 0

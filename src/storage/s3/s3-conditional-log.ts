@@ -335,6 +335,7 @@ export class S3ConditionalLog {
   async #readBatch(listing: Listing, from: number, to: number): Promise<MessageRecord[]> {
     const texts = new Map<number, { text: string; where: string }>()
     const packs = new Set<number>()
+    const unpacked: number[] = []
     for (let index = from; index < to; index++) {
       const etag = listing.etags.get(index)
       if (etag === undefined) {
@@ -343,8 +344,15 @@ export class S3ConditionalLog {
       const known = this.#known.get(index)
       if (known?.etag === etag) texts.set(index, { text: known.text, where: this.#where(index) })
       else if (listing.packs.has(packEndingAt(index))) packs.add(packEndingAt(index))
+      else unpacked.push(index)
     }
-    await inGroups([...packs], async (last) => {
+    const readMessage = async (index: number) => {
+      const stored = await this.#store.get(this.#keys.message(index))
+      if (stored === null) throw new DamagedRecordError(this.#where(index), 'is missing', index)
+      texts.set(index, { text: stored.text, where: this.#where(index) })
+      if (stored.etag !== undefined) this.#remember(index, { text: stored.text, etag: stored.etag })
+    }
+    const readPack = async (last: number) => {
       const key = this.#keys.pack(last)
       const stored = await this.#store.get(key)
       if (stored === null) return
@@ -365,15 +373,13 @@ export class S3ConditionalLog {
           this.#remember(index, { text, etag: entry.etag })
         }
       }
-    })
+    }
+    // The packs and the messages no pack holds yet go out together: one round trip for a window.
+    await Promise.all([inGroups([...packs], readPack), inGroups(unpacked, readMessage)])
+    // A pack gone, damaged or older than a message (a redaction) leaves those to read one by one.
     const missing: number[] = []
     for (let index = from; index < to; index++) if (!texts.has(index)) missing.push(index)
-    await inGroups(missing, async (index) => {
-      const stored = await this.#store.get(this.#keys.message(index))
-      if (stored === null) throw new DamagedRecordError(this.#where(index), 'is missing', index)
-      texts.set(index, { text: stored.text, where: this.#where(index) })
-      if (stored.etag !== undefined) this.#remember(index, { text: stored.text, etag: stored.etag })
-    })
+    await inGroups(missing, readMessage)
     const records: MessageRecord[] = []
     for (let index = from; index < to; index++) {
       const { text, where } = texts.get(index) as { text: string; where: string }

@@ -20,7 +20,7 @@ import {
   storeBlobs,
   storedForm,
 } from './s3-message-blob.ts'
-import type { ListPage, S3ObjectStore } from './s3-object-store.ts'
+import type { ListPage, S3ObjectStore, StoredText } from './s3-object-store.ts'
 import { planQuarantine } from './s3-quarantine.ts'
 import { decodeSegment, newTail, type Tail, tailEnd } from './s3-record-codec.ts'
 import { sleep } from './s3-retry-policy.ts'
@@ -54,6 +54,8 @@ interface Pending {
 const MAX_ATTEMPTS = 100
 const MAX_BATCH = 100
 const READ_CONCURRENCY = 8
+/** How long a count's listing may serve the read that follows it (as in the message layout). */
+const VIEW_REUSE_MS = 1_000
 
 /**
  * One agent's message history on S3: appends, reads, redactions and repairs on top of the slot
@@ -74,6 +76,14 @@ export class S3MessageLog {
   #contended: { slot: number; highest: number } | null = null
   /** Our prepare ahead of the slot after the one we last won (SlotProtocol: preparing ahead). */
   #prepared: Prepared | null = null
+  /**
+   * The listing of the last count, while no write of ours has made it stale: a restore or a sync
+   * counts and then reads, and the read starts from it instead of listing again.
+   */
+  #counted: { view: LogView; takenAt: number; writes: number } | null = null
+  /** Writes of this handle started and finished: a count taken across one of them is stale. */
+  #writesStarted = 0
+  #writesEnded = 0
 
   constructor(store: S3ObjectStore, keys: AgentKeys, ref: AgentRef, segmentSize: number) {
     this.#store = store
@@ -85,7 +95,20 @@ export class S3MessageLog {
 
   /** One LIST: the count is in the newest decided key's name. */
   async count(first?: ListPage): Promise<number> {
-    return (await this.#protocol.view(first)).top?.count ?? 0
+    const takenAt = Date.now()
+    const writes = this.#writesStarted
+    const view = await this.#protocol.view(first)
+    this.#counted = { view, takenAt, writes }
+    return view.top?.count ?? 0
+  }
+
+  /** The last count's view, once, if it is recent: a read right after a count reads that state. */
+  #takeCounted(): LogView | undefined {
+    const counted = this.#counted
+    this.#counted = null
+    const unwritten =
+      counted !== null && counted.writes === this.#writesStarted && this.#writesEnded === this.#writesStarted
+    return unwritten && Date.now() - counted.takenAt <= VIEW_REUSE_MS ? counted.view : undefined
   }
 
   append(message: Message, expectedIndex?: number): Promise<MessageRecord> {
@@ -136,19 +159,21 @@ export class S3MessageLog {
   forget(): void {
     this.#head = null
     this.#prepared = null
+    this.#counted = null
   }
 
   async read(offset = 0, limit?: number, first?: ListPage): Promise<MessageRecord[]> {
+    const counted = this.#takeCounted()
     for (let attempt = 0; ; attempt++) {
       // Deep enough to name the batches of a format-2 head (a decided key and a batch per slot
       // since the last sealed segment), so the read needs no second LIST.
-      const view = await this.#protocol.view(
-        attempt === 0 ? first : undefined,
-        4 * this.#segmentSize + LIST_PAGE,
-      )
+      const view =
+        (attempt === 0 && first === undefined ? counted : undefined) ??
+        (await this.#protocol.view(attempt === 0 ? first : undefined, 4 * this.#segmentSize + LIST_PAGE))
       const count = view.top?.count ?? 0
       const end = limit === undefined ? count : Math.min(count, offset + limit)
       if (offset >= end) return []
+      const prefetched = this.#prefetchSegments(view, offset, end)
       try {
         const head = await this.#loadHead(view, offset)
         if (head === null) throw new Gone()
@@ -159,7 +184,7 @@ export class S3MessageLog {
           entries.push({ raw: tail.records[index - tail.start], where: this.#whereIndex(head, index), index })
         }
         const [sealed, fromTail] = await Promise.all([
-          this.#readSegments(head, offset, Math.min(end, tail.start)),
+          this.#readSegments(head, offset, Math.min(end, tail.start), prefetched),
           decodeStored(this.#store, this.#keys, entries),
         ])
         return [...sealed, ...fromTail]
@@ -358,7 +383,38 @@ export class S3MessageLog {
     return this.#decodeOne({ raw: records[index - segment * tail.segmentSize], where, index })
   }
 
-  async #readSegments(head: Head, from: number, to: number): Promise<MessageRecord[]> {
+  /**
+   * Format 2: GETs of the sealed segments a read of [offset, end) needs, started with the head's
+   * batches rather than after them (a restore waits one round trip less). Which segments are
+   * sealed follows from the count; their revisions are guessed from the last head this handle saw
+   * (0 if none), and a guess is used only if the head then names the same key. Only the first
+   * READ_CONCURRENCY segments: a restore's window, not a whole history.
+   */
+  #prefetchSegments(view: LogView, offset: number, end: number): Map<string, Promise<StoredText | null>> {
+    const prefetched = new Map<string, Promise<StoredText | null>>()
+    const top = view.top
+    if (top === null || valueFormat(top.value) !== 2) return prefetched
+    const known = this.#head?.tail
+    const size = known?.segmentSize ?? this.#segmentSize
+    const sealedEnd = Math.floor(top.count / size) * size
+    const first = Math.floor(offset / size)
+    for (let segment = first; segment * size < Math.min(end, sealedEnd); segment++) {
+      if (segment - first >= READ_CONCURRENCY) break
+      const key = this.#keys.segment(segment, known?.revisions[String(segment)] ?? 0)
+      const read = this.#store.get(key)
+      // Marked handled: a guess nobody uses must not end the process; a used one is awaited again.
+      read.catch(() => undefined)
+      prefetched.set(key, read)
+    }
+    return prefetched
+  }
+
+  async #readSegments(
+    head: Head,
+    from: number,
+    to: number,
+    prefetched?: Map<string, Promise<StoredText | null>>,
+  ): Promise<MessageRecord[]> {
     if (from >= to) return []
     const size = head.tail.segmentSize
     const segments: number[] = []
@@ -366,7 +422,9 @@ export class S3MessageLog {
     const loaded: unknown[][] = []
     for (let i = 0; i < segments.length; i += READ_CONCURRENCY) {
       const group = segments.slice(i, i + READ_CONCURRENCY)
-      loaded.push(...(await Promise.all(group.map((segment) => this.#segmentRecords(head, segment)))))
+      loaded.push(
+        ...(await Promise.all(group.map((segment) => this.#segmentRecords(head, segment, prefetched)))),
+      )
     }
     const entries: StoredEntry[] = []
     for (const [i, segment] of segments.entries()) {
@@ -384,10 +442,15 @@ export class S3MessageLog {
   }
 
   /** A sealed segment's records; a missing one (swept after a rewrite we had not seen) is Gone. */
-  async #segmentRecords(head: Head, segment: number): Promise<unknown[]> {
+  async #segmentRecords(
+    head: Head,
+    segment: number,
+    prefetched?: Map<string, Promise<StoredText | null>>,
+  ): Promise<unknown[]> {
     const key = this.#segmentKey(head, segment)
     for (let attempt = 0; ; attempt++) {
-      const stored = await this.#store.get(key)
+      const early = attempt === 0 ? prefetched?.get(key) : undefined
+      const stored = await (early ?? this.#store.get(key))
       if (stored === null) throw new Gone(key, 'missing', segment * head.tail.segmentSize)
       try {
         return decodeSegment(stored.text, this.#store.where(key), segment).records
@@ -480,8 +543,16 @@ export class S3MessageLog {
     return this.#keys.segment(segment, head.tail.revisions[String(segment)] ?? 0)
   }
 
+  /** Runs a write after the ones queued before it (all writes go through here). */
   #serial<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(work)
+    const result = this.#queue.then(async () => {
+      this.#writesStarted++
+      try {
+        return await work()
+      } finally {
+        this.#writesEnded++
+      }
+    })
     this.#queue = result.catch(() => undefined)
     return result
   }
