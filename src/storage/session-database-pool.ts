@@ -26,9 +26,23 @@ interface Open {
  */
 export class SessionDatabasePool {
   readonly #open = new Map<string, Open>()
+  /** Lookups in progress by path: calls that arrive meanwhile share one, so one connection opens. */
+  readonly #pending = new Map<string, Promise<SessionDatabase | null>>()
 
-  /** The database at `path`, or null when no file is there. */
-  async get(path: string): Promise<SessionDatabase | null> {
+  /**
+   * The database at `path`, or null when no file is there. Concurrent calls for one path (a
+   * restore reads the session, the agent record and the count together) share one lookup: each
+   * opening its own connection would leave all but the last one cached open for good.
+   */
+  get(path: string): Promise<SessionDatabase | null> {
+    const pending = this.#pending.get(path)
+    if (pending) return pending
+    const lookup = this.#lookup(path).finally(() => this.#pending.delete(path))
+    this.#pending.set(path, lookup)
+    return lookup
+  }
+
+  async #lookup(path: string): Promise<SessionDatabase | null> {
     const stat = statOrNull(path)
     const cached = this.#open.get(path)
     if (cached) {
