@@ -105,6 +105,15 @@ for (const target of S3_TARGETS) {
             const offset = Math.floor(next() * model.length)
             const window = await open().readMessages({ ...ref, offset, limit: 7 })
             expect(window.map((record) => textOf(record.message))).toEqual(model.slice(offset, offset + 7))
+            // A handle that has written (its head, and the segment revisions it guesses from, may be
+            // behind another handle's redaction) counts, then reads from the count's listing, as a
+            // restore or a sync does.
+            const writer = pick(handles)
+            const count = await writer.countMessages(ref)
+            expect(count, `step ${step}`).toBe(model.length)
+            const from = Math.max(0, count - 1 - Math.floor(next() * 20))
+            const newest = await writer.readMessages({ ...ref, offset: from })
+            expect(newest.map((record) => textOf(record.message))).toEqual(model.slice(from))
           }
 
           // Updated text is gone from storage: no object holds a value the model replaced.
