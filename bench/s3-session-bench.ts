@@ -269,8 +269,9 @@ function sections(measured: Figures[], skipped: string[]): BenchSection[] {
         ]),
       ),
       notes: [
-        'Message layout: GET session, GET agent record, LIST (count; the same listing serves the read), then the window: one GET per pack of 8 it overlaps and one GET per newer message not packed yet, 16 at a time.',
-        "Slot layout: GET session, GET agent record, LIST (count), LIST (the read: the decided keys of the slots since the last sealed segment), then one GET per such slot's batch and one per segment of 8 the window overlaps, in parallel.",
+        'Message layout: GET session, GET agent record and LIST (count; the same listing serves the read) together, then the window together: one GET per pack of 8 it overlaps and one GET per newer message not packed yet.',
+        "Slot layout: GET session, GET agent record and LIST (count; the same listing names the decided keys of the slots since the last sealed segment) together, then together one GET per such slot's batch and one per segment of 8 the window overlaps.",
+        `The last column adds ${ROUND_TRIP_MS} ms to every request at the proxy: a restore then takes about as many times ${ROUND_TRIP_MS} ms as it has steps that wait for one another (two).`,
       ],
     },
     {
