@@ -13,6 +13,7 @@ import {
   SCHEMA_VERSION,
 } from '../../session/session-records.ts'
 import type { AgentRef } from '../../session/session-repository.ts'
+import { inGroups } from './s3-in-groups.ts'
 import type { AgentKeys } from './s3-key-layout.ts'
 import type { ListPage, S3ObjectStore } from './s3-object-store.ts'
 import {
@@ -55,6 +56,7 @@ interface Known {
 const MAX_ATTEMPTS = 100
 const KNOWN_LIMIT = 64
 const READ_BATCH = 256
+/** Requests in flight at once, for reads and for a bulk import's claims. */
 const READ_CONCURRENCY = 16
 /** Keys per LIST in `count`: the newest ~55 messages and their packs, enough for a usual window. */
 const COUNT_PAGE = 120
@@ -116,19 +118,15 @@ export class S3ConditionalLog {
       const time = new Date().toISOString()
       const records = messages.map((message, i) => this.#record(start + i, message, time))
       const written = new Map<number, Known>()
-      for (let i = 0; i < records.length; i += 16) {
-        await Promise.all(
-          records.slice(i, i + 16).map(async (record) => {
-            const text = encode(record)
-            const etag = await this.#store.write(this.#keys.message(record.index), text, {
-              ifNoneMatch: true,
-            })
-            if (etag === null) throw new SessionConflictError(this.#ref.sessionId, this.#ref.agentId, start)
-            written.set(record.index, { text, etag })
-            this.#remember(record.index, { text, etag })
-          }),
-        )
-      }
+      await inGroups(records, READ_CONCURRENCY, async (record) => {
+        const text = encode(record)
+        const etag = await this.#store.write(this.#keys.message(record.index), text, {
+          ifNoneMatch: true,
+        })
+        if (etag === null) throw new SessionConflictError(this.#ref.sessionId, this.#ref.agentId, start)
+        written.set(record.index, { text, etag })
+        this.#remember(record.index, { text, etag })
+      })
       this.#count = start + records.length
       const known = (index: number) => written.get(index) ?? this.#known.get(index)
       for (const record of records) await this.#seal(record.index, known, true)
@@ -375,11 +373,14 @@ export class S3ConditionalLog {
       }
     }
     // The packs and the messages no pack holds yet go out together: one round trip for a window.
-    await Promise.all([inGroups([...packs], readPack), inGroups(unpacked, readMessage)])
+    await Promise.all([
+      inGroups([...packs], READ_CONCURRENCY, readPack),
+      inGroups(unpacked, READ_CONCURRENCY, readMessage),
+    ])
     // A pack gone, damaged or older than a message (a redaction) leaves those to read one by one.
     const missing: number[] = []
     for (let index = from; index < to; index++) if (!texts.has(index)) missing.push(index)
-    await inGroups(missing, readMessage)
+    await inGroups(missing, READ_CONCURRENCY, readMessage)
     const records: MessageRecord[] = []
     for (let index = from; index < to; index++) {
       const { text, where } = texts.get(index) as { text: string; where: string }
@@ -468,11 +469,5 @@ export class S3ConditionalLog {
     const result = this.#queue.then(work)
     this.#queue = result.catch(() => undefined)
     return result
-  }
-}
-
-async function inGroups<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += READ_CONCURRENCY) {
-    await Promise.all(items.slice(i, i + READ_CONCURRENCY).map(work))
   }
 }

@@ -3,10 +3,11 @@ import { z } from 'zod'
 import type { Message } from '../../messages/message.ts'
 import { DamagedRecordError } from '../../session/session-errors.ts'
 import type { MessageRecord } from '../../session/session-records.ts'
+import { inGroups } from './s3-in-groups.ts'
 import type { AgentKeys } from './s3-key-layout.ts'
+import { readDecoded } from './s3-log-objects.ts'
 import type { S3ObjectStore } from './s3-object-store.ts'
 import { decodeRecord } from './s3-record-codec.ts'
-import { sleep } from './s3-retry-policy.ts'
 
 /**
  * Large messages in the slot layout (format 2), stored once. A message whose JSON is over
@@ -90,12 +91,7 @@ export async function decodeStored(
   keys: AgentKeys,
   entries: StoredEntry[],
 ): Promise<MessageRecord[]> {
-  const results: (MessageRecord | DamagedRecordError)[] = []
-  for (let i = 0; i < entries.length; i += 16) {
-    results.push(
-      ...(await Promise.all(entries.slice(i, i + 16).map((entry) => judgeStored(store, keys, entry)))),
-    )
-  }
+  const results = await inGroups(entries, 16, (entry) => judgeStored(store, keys, entry))
   for (const result of results) if (result instanceof DamagedRecordError) throw result
   return results as MessageRecord[]
 }
@@ -122,19 +118,17 @@ async function withMessage(store: S3ObjectStore, keys: AgentKeys, entry: StoredE
     throw new DamagedRecordError(`${entry.where}#${entry.index}`, 'malformed blob reference', entry.index)
   const key = keys.blob(ref.name)
   const where = store.where(key)
-  for (let attempt = 0; ; attempt++) {
-    const stored = await store.get(key)
-    if (stored === null) throw new DamagedRecordError(where, 'missing', entry.index)
-    if (sha256(stored.text) === ref.sha256) {
-      const { messageBlob: _, ...envelope } = raw as Record<string, unknown>
-      try {
-        return { ...envelope, message: JSON.parse(stored.text) as unknown }
-      } catch (error) {
-        throw new DamagedRecordError(where, 'not valid JSON', entry.index, { cause: error })
-      }
+  const message = await readDecoded(store, key, (text) => {
+    if (sha256(text) !== ref.sha256)
+      throw new DamagedRecordError(where, 'does not match its SHA-256', entry.index)
+    try {
+      return JSON.parse(text) as unknown
+    } catch (error) {
+      throw new DamagedRecordError(where, 'not valid JSON', entry.index, { cause: error })
     }
-    // One re-read: s3rver rewrites in place when a repeated PUT arrives late (see the docs).
-    if (attempt > 0) throw new DamagedRecordError(where, 'does not match its SHA-256', entry.index)
-    await sleep(50)
-  }
+  })
+  if (message === null) throw new DamagedRecordError(where, 'missing', entry.index)
+  if (message instanceof DamagedRecordError) throw message
+  const { messageBlob: _, ...envelope } = raw as Record<string, unknown>
+  return { ...envelope, message }
 }

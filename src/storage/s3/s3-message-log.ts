@@ -9,8 +9,9 @@ import {
 import { type MessageRecord, SCHEMA_VERSION } from '../../session/session-records.ts'
 import type { AgentRef } from '../../session/session-repository.ts'
 import { advanceHead, batchOf, joinBatch, loadBatchHead } from './s3-batch-head.ts'
+import { inGroups } from './s3-in-groups.ts'
 import { type AgentKeys, type SlotFormat, valueFormat } from './s3-key-layout.ts'
-import { readValue } from './s3-log-objects.ts'
+import { readDecoded, readValue } from './s3-log-objects.ts'
 import {
   blobOf,
   decodeStored,
@@ -80,10 +81,9 @@ export class S3MessageLog {
    * The listing of the last count, while no write of ours has made it stale: a restore or a sync
    * counts and then reads, and the read starts from it instead of listing again.
    */
-  #counted: { view: LogView; takenAt: number; writes: number } | null = null
-  /** Writes of this handle started and finished: a count taken across one of them is stale. */
-  #writesStarted = 0
-  #writesEnded = 0
+  #counted: { view: LogView; takenAt: number; epoch: number } | null = null
+  /** Moves when a write of this handle starts and when it ends: a count taken across either is stale. */
+  #writeEpoch = 0
 
   constructor(store: S3ObjectStore, keys: AgentKeys, ref: AgentRef, segmentSize: number) {
     this.#store = store
@@ -96,9 +96,9 @@ export class S3MessageLog {
   /** One LIST: the count is in the newest decided key's name. */
   async count(first?: ListPage): Promise<number> {
     const takenAt = Date.now()
-    const writes = this.#writesStarted
+    const epoch = this.#writeEpoch
     const view = await this.#protocol.view(first)
-    this.#counted = { view, takenAt, writes }
+    this.#counted = { view, takenAt, epoch }
     return view.top?.count ?? 0
   }
 
@@ -106,9 +106,8 @@ export class S3MessageLog {
   #takeCounted(): LogView | undefined {
     const counted = this.#counted
     this.#counted = null
-    const unwritten =
-      counted !== null && counted.writes === this.#writesStarted && this.#writesEnded === this.#writesStarted
-    return unwritten && Date.now() - counted.takenAt <= VIEW_REUSE_MS ? counted.view : undefined
+    if (counted === null || counted.epoch !== this.#writeEpoch) return undefined
+    return Date.now() - counted.takenAt <= VIEW_REUSE_MS ? counted.view : undefined
   }
 
   append(message: Message, expectedIndex?: number): Promise<MessageRecord> {
@@ -163,13 +162,15 @@ export class S3MessageLog {
   }
 
   async read(offset = 0, limit?: number, first?: ListPage): Promise<MessageRecord[]> {
-    const counted = this.#takeCounted()
+    // The first attempt starts from a listing already made: the layout check's page, or the count's.
+    let reused = first === undefined ? this.#takeCounted() : undefined
     for (let attempt = 0; ; attempt++) {
       // Deep enough to name the batches of a format-2 head (a decided key and a batch per slot
       // since the last sealed segment), so the read needs no second LIST.
       const view =
-        (attempt === 0 && first === undefined ? counted : undefined) ??
+        reused ??
         (await this.#protocol.view(attempt === 0 ? first : undefined, 4 * this.#segmentSize + LIST_PAGE))
+      reused = undefined
       const count = view.top?.count ?? 0
       const end = limit === undefined ? count : Math.min(count, offset + limit)
       if (offset >= end) return []
@@ -419,13 +420,9 @@ export class S3MessageLog {
     const size = head.tail.segmentSize
     const segments: number[] = []
     for (let segment = Math.floor(from / size); segment * size < to; segment++) segments.push(segment)
-    const loaded: unknown[][] = []
-    for (let i = 0; i < segments.length; i += READ_CONCURRENCY) {
-      const group = segments.slice(i, i + READ_CONCURRENCY)
-      loaded.push(
-        ...(await Promise.all(group.map((segment) => this.#segmentRecords(head, segment, prefetched)))),
-      )
-    }
+    const loaded = await inGroups(segments, READ_CONCURRENCY, (segment) =>
+      this.#segmentRecords(head, segment, prefetched),
+    )
     const entries: StoredEntry[] = []
     for (const [i, segment] of segments.entries()) {
       const raw = loaded[i] ?? []
@@ -448,24 +445,19 @@ export class S3MessageLog {
     prefetched?: Map<string, Promise<StoredText | null>>,
   ): Promise<unknown[]> {
     const key = this.#segmentKey(head, segment)
-    for (let attempt = 0; ; attempt++) {
-      const early = attempt === 0 ? prefetched?.get(key) : undefined
-      const stored = await (early ?? this.#store.get(key))
-      if (stored === null) throw new Gone(key, 'missing', segment * head.tail.segmentSize)
-      try {
-        return decodeSegment(stored.text, this.#store.where(key), segment).records
-      } catch (error) {
-        // Some S3-compatible servers (s3rver) let a GET see an object mid-rewrite; real damage stays.
-        if (!(error instanceof DamagedRecordError) || attempt > 0) {
-          throw error instanceof DamagedRecordError
-            ? new DamagedRecordError(error.location, error.reason, segment * head.tail.segmentSize, {
-                cause: error,
-              })
-            : error
-        }
-        await sleep(50)
-      }
+    const start = segment * head.tail.segmentSize
+    const where = this.#store.where(key)
+    const records = await readDecoded(
+      this.#store,
+      key,
+      (text) => decodeSegment(text, where, segment).records,
+      prefetched?.get(key),
+    )
+    if (records === null) throw new Gone(key, 'missing', start)
+    if (records instanceof DamagedRecordError) {
+      throw new DamagedRecordError(records.location, records.reason, start, { cause: records })
     }
+    return records
   }
 
   async #freshHead(): Promise<Head> {
@@ -546,11 +538,11 @@ export class S3MessageLog {
   /** Runs a write after the ones queued before it (all writes go through here). */
   #serial<T>(work: () => Promise<T>): Promise<T> {
     const result = this.#queue.then(async () => {
-      this.#writesStarted++
+      this.#writeEpoch++
       try {
         return await work()
       } finally {
-        this.#writesEnded++
+        this.#writeEpoch++
       }
     })
     this.#queue = result.catch(() => undefined)

@@ -2,6 +2,7 @@ import { DamagedRecordError, UnsupportedSchemaVersionError } from '../../session
 import { decodeListCursor, encodeListCursor, pageLimit } from '../../session/session-list-page.ts'
 import { lastActivity, type SessionRecord } from '../../session/session-records.ts'
 import type { ListSessionsOptions, SessionPage, UnreadableSession } from '../../session/session-repository.ts'
+import { inGroups } from './s3-in-groups.ts'
 import type { S3ObjectStore } from './s3-object-store.ts'
 import type { S3SessionActivity } from './s3-session-activity.ts'
 
@@ -54,6 +55,7 @@ export async function listSessionsByActivity(
   }
   await inGroups(
     names.filter((name) => !activity.has(name)),
+    READ_CONCURRENCY,
     (name) => read(name),
   )
   const ordered: Listed[] = []
@@ -65,7 +67,7 @@ export async function listSessionsByActivity(
   ordered.sort(newestFirst)
   const remaining = after === undefined ? ordered : ordered.filter((entry) => newestFirst(after, entry) < 0)
   const page = remaining.slice(0, Math.min(limit, MAX_PAGE))
-  const results = await inGroups(page, (entry) => read(entry.name))
+  const results = await inGroups(page, READ_CONCURRENCY, (entry) => read(entry.name))
   const sessions: SessionRecord[] = []
   const unreadable: UnreadableSession[] = []
   for (const [i, result] of results.entries()) {
@@ -135,13 +137,4 @@ const newestFirst = (a: Listed, b: Listed): number =>
 function afterCursor(cursor: string): Listed {
   const { activity, key } = decodeListCursor(cursor)
   return { at: activity, name: key }
-}
-
-/** `work` on every item, READ_CONCURRENCY at a time, results in order. */
-async function inGroups<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = []
-  for (let i = 0; i < items.length; i += READ_CONCURRENCY) {
-    results.push(...(await Promise.all(items.slice(i, i + READ_CONCURRENCY).map(work))))
-  }
-  return results
 }

@@ -27,9 +27,10 @@ import type {
 import { type LogLayout, S3AgentLog } from './s3-agent-log.ts'
 import { storeEnforcesConditionalWrites } from './s3-conditional-probe.ts'
 import { KeyLayout } from './s3-key-layout.ts'
+import { readDecoded } from './s3-log-objects.ts'
 import { S3ObjectStore } from './s3-object-store.ts'
 import { encode } from './s3-record-codec.ts'
-import { DEFAULT_RETRY_POLICY, type RetryPolicy, sleep } from './s3-retry-policy.ts'
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './s3-retry-policy.ts'
 import { S3SessionActivity } from './s3-session-activity.ts'
 import { listSessionsByActivity, withActivity } from './s3-session-listing.ts'
 
@@ -402,24 +403,16 @@ export class S3SessionRepository implements SessionRepository {
     return log
   }
 
-  /**
-   * GET and parse a small mutable record. One re-read on damage: some S3-compatible servers
-   * (s3rver) let a GET see an object halfway through being replaced; real damage stays damaged.
-   */
+  /** GET and parse a small mutable record (re-read once on damage: see readDecoded). */
   async #readRecord<T>(
     key: string,
     parse: (text: string, where: string, etag: string | undefined) => T,
   ): Promise<T | null> {
-    for (let attempt = 0; ; attempt++) {
-      const stored = await this.#store.get(key)
-      if (stored === null) return null
-      try {
-        return parse(stored.text, this.#store.where(key), stored.etag)
-      } catch (error) {
-        if (!(error instanceof DamagedRecordError) || attempt > 0) throw error
-        await sleep(50)
-      }
-    }
+    const record = await readDecoded(this.#store, key, (text, etag) =>
+      parse(text, this.#store.where(key), etag),
+    )
+    if (record instanceof DamagedRecordError) throw record
+    return record
   }
 }
 
