@@ -27,7 +27,7 @@ function random(seed: number): () => number {
 /**
  * The slot layout's format 2 keeps a log's messages in batches, sealed segments, update batches
  * and segment revisions, and sweeps what no reader needs. Three handles (each with its own cached
- * head and prepare ahead) run random appends, bulk imports, updates (in segments and after them),
+ * head and round 0 of the slot after the one it last won) run random appends, bulk imports, updates (in segments and after them),
  * alone and two at once, with 4-message segments so seals and sweeps come often; one message in
  * eight is large (a blob). After every step
  * a handle that has cached nothing reads the whole log and a window, and must see exactly the

@@ -28,7 +28,7 @@ const unavailable = historyUnavailable()
 if (unavailable) process.stdout.write(`The 0.1-reader test will not run: ${unavailable}.\n`)
 
 /**
- * Format 2 of the slot layout (batches, prepares ahead) must never be misread or written over by
+ * Format 2 of the slot layout (batches on accepts, empty prepares) must never be misread or written over by
  * the tether-agents 0.1 code that shares a bucket. That code itself is run here: its sources are
  * taken from git, and it opens a log today's code wrote.
  */
@@ -61,7 +61,7 @@ describe.skipIf(unavailable !== undefined)('tether-agents 0.1 refuses a format-2
     const raw = rawBucket(server.clientConfig(), bucket)
     const log = new KeyLayout(prefix).agentLayout(ref).log
     const before = await raw.keys(log)
-    // What makes it format 2: a prepare ahead (q~) and batches named v<ballot>.
+    // What makes it format 2: an empty prepare (q~, the first append's) and batches named v<ballot>.
     expect(before.some((key) => key.includes('/q~'))).toBe(true)
     expect(before.some((key) => /\/d~\d{12}~v/.test(key))).toBe(true)
 

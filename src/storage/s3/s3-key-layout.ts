@@ -95,8 +95,8 @@ export function compareBallots(a: Ballot, b: Ballot): number {
  * Slot formats. Format 1 (tether-agents 0.1): a proposal's tail rides on its proposer's first
  * prepare `p~<ballot>`, and its value is named `<ballot>`. Format 2: prepares `q~<ballot>` are
  * empty, the tail rides on the first accept that proposes it, `a~<ballot>~v<ballot>`, and the
- * value is named `v<ballot>`. Moving the tail to the accept is what lets a writer prepare its next
- * slot while it accepts this one (see SlotProtocol). 0.1's key parser refuses `q~` and `v` names,
+ * value is named `v<ballot>`. Moving the tail to the accept is what lets the winner of a slot
+ * accept at the next one without a prepare (see SlotProtocol). 0.1's key parser refuses `q~` and `v` names,
  * so an older reader refuses a format-2 log instead of misreading it.
  */
 export type SlotFormat = 1 | 2

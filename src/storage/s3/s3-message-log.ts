@@ -75,7 +75,7 @@ export class S3MessageLog {
   #pending: Pending[] = []
   /** The highest round a compare-and-append that gave up saw at a slot: the next try starts above. */
   #contended: { slot: number; highest: number } | null = null
-  /** Our prepare ahead of the slot after the one we last won (SlotProtocol: preparing ahead). */
+  /** Round 0 of the slot after the one we last won, ours to accept at directly (SlotProtocol). */
   #prepared: Prepared | null = null
   /**
    * The listing of the last count, while no write of ours has made it stale: a restore or a sync
@@ -99,7 +99,22 @@ export class S3MessageLog {
     const epoch = this.#writeEpoch
     const view = await this.#protocol.view(first)
     this.#counted = { view, takenAt, epoch }
+    // Someone else decided the slot ours was to follow (or the log was deleted): round 0 there
+    // is not ours to skip phase 1 with, and an accept sent blindly might land on a rebuilt log.
+    const head = this.#head
+    if (view.top?.slot !== head?.slot || view.top?.value !== head?.value) this.#prepared = null
     return view.top?.count ?? 0
+  }
+
+  /**
+   * Round 0 of the next slot, handed to one proposal only: forgotten before it runs, so that a
+   * proposal that fails after its accept may have landed is never followed by another accept at
+   * the same ballot (same key) with other bytes.
+   */
+  #takePrepared(): Prepared | null {
+    const prepared = this.#prepared
+    this.#prepared = null
+    return prepared
   }
 
   /** The last count's view, once, if it is recent: a read right after a count reads that state. */
@@ -255,7 +270,7 @@ export class S3MessageLog {
         giveUpIfContended: expectedIndex !== undefined,
         fromRound: this.#contended?.slot === slot ? this.#contended.highest + 1 : 1,
         format,
-        prepared: this.#prepared,
+        prepared: this.#takePrepared(),
         ...(format === 2 ? { sealing: (decided: Tail) => joinBatch(head.tail, decided) } : {}),
       })
       this.#prepared = outcome.kind === 'won' ? outcome.prepared : null
@@ -315,7 +330,7 @@ export class S3MessageLog {
       const format = formatAfter(head)
       const outcome = await this.#protocol.decide(slot, head, tail, {
         format,
-        prepared: this.#prepared,
+        prepared: this.#takePrepared(),
         // Should another writer's append win this slot, its segments are cut from our head.
         ...(format === 2 ? { sealing: (decided: Tail) => joinBatch(head.tail, decided) } : {}),
       })

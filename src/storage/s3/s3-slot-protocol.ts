@@ -36,13 +36,17 @@ import { sweepAfter, sweepSlot } from './s3-slot-sweep.ts'
  * decided only once, and a writer that crashes mid-slot leaves keys the next writer finishes.
  * Progress under contention comes from randomized backoff; a crashed writer never blocks anyone.
  *
- * Preparing ahead (format 2): with its accept, a writer also PUTs a prepare at round 0 for the
- * next slot, and the LIST after its accept doubles as that prepare's read. If that LIST showed
- * the prepare alone, the writer's next append skips straight to its accept: 4 requests instead of
- * 5, and 3 round trips instead of 5. Paxos allows any delay between a prepare's read and the
- * accept: whatever appears meanwhile has a higher ballot (every other proposal starts at round 1)
- * and shows up in the LIST after the accept, which then does not decide. Format 1 (0.1's logs)
- * carries the tail on the prepare and cannot prepare ahead; a log keeps the format it has.
+ * Round 0 belongs to the last winner (format 2). Phase 1 exists so that a proposer learns any
+ * value a lower ballot may have had chosen. The lowest ballot has nothing below it, so its
+ * proposer may skip phase 1, provided no other proposer uses that ballot. Every proposal starts
+ * at round 1, except one: the proposal that won a slot owns round 0 of the next slot (a slot is
+ * decided once, so it has one winner), and the winner's next append goes straight to its accept.
+ * Whatever appeared at the slot meanwhile has a higher ballot and shows in the LIST after the
+ * accept, which then does not decide. An append is then 3 requests (accept, LIST, decided key),
+ * where a prepare of its own makes it 5. The round is used once: the handle forgets it before
+ * proposing, so a retry after a failure (whose accept may have landed) never writes the same key
+ * with other bytes. Format 1 (0.1's logs) carries the tail on the prepare and always prepares; a
+ * log keeps the format it has.
  *
  * A value is a `Tail` envelope either way: in format 1 the last `segmentSize` messages, in format
  * 2 the batch one slot added (s3-batch-head.ts); "tail" below means that envelope.
@@ -60,8 +64,8 @@ export interface LogView {
 }
 
 /**
- * A round-0 prepare of ours at `slot`, which a LIST made after it showed alone there: the next
- * proposal at `slot` may go straight to its accept.
+ * Round 0 at `slot`, owned by the proposal that won the slot below (see above): the next proposal
+ * at `slot`, and only it, may go straight to its accept with this writer ID.
  */
 export interface Prepared {
   slot: number
@@ -212,9 +216,6 @@ export class SlotProtocol {
     // proposing twice at the same slot from a stale view. Reusing one would overwrite a decided tail.
     const writer = ahead?.writer ?? randomBytes(8).toString('hex')
     let round = ahead ? 0 : Math.max(1, options.fromRound ?? 1)
-    const next: Prepared | null =
-      format === 2 ? { slot: slot + 1, writer: randomBytes(8).toString('hex') } : null
-    let nextWritten = false
     let oursAccepted = false
     // Our value's name, once an object holding our tail exists (or is being written: a PUT that
     // fails may still have landed, so the name is taken before it).
@@ -224,7 +225,8 @@ export class SlotProtocol {
       let view: LogView
       let state: CheckState
       if (ahead && attempt === 0) {
-        // Phase 1 was the LIST after our accept at the slot below: it showed this prepare alone.
+        // Round 0 is ours alone at this slot (we won the slot below), and no ballot is lower: no
+        // proposal can have accepted anything that phase 1 would have to adopt.
         view = { slots: new Map(), top: null, listed: [], more: false }
         state = { kind: 'ok', accepted: null }
       } else {
@@ -244,24 +246,7 @@ export class SlotProtocol {
           body = encode(tail)
         }
         if (value === ours) oursAccepted = true
-        const writes: Promise<unknown>[] = [this.store.put(this.keys.accept(slot, ballot, value), body)]
-        if (next !== null && !nextWritten) {
-          nextWritten = true
-          // Optional: if it fails, the next append runs its own prepare.
-          writes.push(
-            this.store.put(this.keys.prepare(next.slot, { round: 0, writer: next.writer }, 2), '-\n').then(
-              () => undefined,
-              (error: unknown) => {
-                if (!(error instanceof StorageError)) throw error
-                nextWritten = false
-              },
-            ),
-          )
-        }
-        // Both settle before anything else happens: a PUT left in flight after a failure could
-        // land after the caller moved on (deleted the session, say).
-        const settled = await Promise.allSettled(writes)
-        for (const result of settled) if (result.status === 'rejected') throw result.reason
+        await this.store.put(this.keys.accept(slot, ballot, value), body)
         // The LIST a sweep works from: deeper where this slot will sweep (or may: another's value).
         const sweeping = value !== ours || sweepAfter(tail) !== 'none'
         view = await this.view(undefined, sweeping ? SWEEP_PAGE : LIST_PAGE)
@@ -269,11 +254,9 @@ export class SlotProtocol {
         if (state.kind === 'ok') {
           const decidedTail = value === ours ? tail : await this.#proposalTail(slot, value)
           await this.complete(slot, value, decidedTail, view, options.sealing?.(decidedTail))
-          if (value === ours) {
-            const prepared = next !== null && nextWritten && this.#alone(view, next) ? next : null
-            return { kind: 'won', value, tail, prepared }
-          }
-          await this.#dropLoser(slot, view, writer, next)
+          if (value === ours)
+            return { kind: 'won', value, tail, prepared: this.#roundZeroAbove(view, slot, format) }
+          await this.#dropLoser(slot, view, writer)
           return { kind: 'lost', view: await this.view() }
         }
       }
@@ -281,14 +264,19 @@ export class SlotProtocol {
         const decided = view.top?.slot === slot ? view.top : await this.decidedAt(slot)
         if (decided === null) return { kind: 'restart' }
         if (decided.value === ours) return { kind: 'won', value: decided.value, tail, prepared: null }
-        await this.#dropLoser(slot, view, writer, next)
+        await this.#dropLoser(slot, view, writer)
         return { kind: 'lost', view }
       }
-      if (state.kind === 'restart') return state
+      if (state.kind === 'restart') {
+        // The log under us was deleted or rebuilt. Our keys here name a base that is gone: remove
+        // them now, so that nobody building the new log at this slot adopts a value built on it.
+        await this.#dropLoser(slot, view, writer)
+        return state
+      }
       // Outbid. If none of our accepts exists, our tail can never be chosen: a compare-and-append
       // may stop here (fewer duelling proposers), removing its prepare, which nobody can adopt.
       if (options.giveUpIfContended && !oursAccepted) {
-        await this.#dropLoser(slot, view, writer, next)
+        await this.#dropLoser(slot, view, writer)
         return { kind: 'contended', highest: Math.max(round, state.highest) }
       }
       round = Math.max(round, state.highest) + 1
@@ -368,11 +356,8 @@ export class SlotProtocol {
     return stored
   }
 
-  /**
-   * Our losing proposal at a decided slot holds a tail nobody will read, and our prepare ahead
-   * of the next slot will not be used: remove them now.
-   */
-  async #dropLoser(slot: number, view: LogView, writer: string, next: Prepared | null): Promise<void> {
+  /** Our losing (or orphaned) proposal at a slot holds a tail nobody will read: remove it now. */
+  async #dropLoser(slot: number, view: LogView, writer: string): Promise<void> {
     const mine = (view.slots.get(slot) ?? [])
       .filter(
         (key) =>
@@ -380,7 +365,7 @@ export class SlotProtocol {
           (key.kind === 'accept' && key.ballot.writer === writer && key.value === ownValue(key.ballot)),
       )
       .map((key) => key.key)
-    if (next !== null) mine.push(this.keys.prepare(next.slot, { round: 0, writer: next.writer }, 2))
+    if (mine.length === 0) return
     try {
       await this.store.deleteMany(mine)
     } catch (error) {
@@ -389,10 +374,14 @@ export class SlotProtocol {
     }
   }
 
-  /** Whether the view shows our prepare ahead of the next slot alone there (its phase-1 read). */
-  #alone(view: LogView, next: Prepared): boolean {
-    const keys = view.slots.get(next.slot) ?? []
-    return keys.length === 1 && keys[0]?.kind === 'prepare' && keys[0].ballot.writer === next.writer
+  /**
+   * Round 0 of the next slot, which only the winner of this one may use (format 2): every other
+   * proposal starts at round 1. Taken only if the deciding LIST showed nothing there yet (else
+   * the next append would be outbid anyway).
+   */
+  #roundZeroAbove(view: LogView, slot: number, format: SlotFormat): Prepared | null {
+    if (format !== 2 || (view.slots.get(slot + 1)?.length ?? 0) > 0) return null
+    return { slot: slot + 1, writer: randomBytes(8).toString('hex') }
   }
 
   #check(view: LogView, slot: number, base: Base, ballot: Ballot): CheckState {
@@ -400,9 +389,10 @@ export class SlotProtocol {
     if (top !== null && top.slot >= slot) return { kind: 'decided' }
     // Our base must still be the newest decided slot: otherwise the log was deleted or rebuilt.
     if (base.slot !== (top?.slot ?? -1) || base.value !== (top?.value ?? null)) return { kind: 'restart' }
-    // Nothing may stand above the slot but prepares ahead (round 0, format 2): the next slot's,
-    // or a stray one whose PUT landed after its session was deleted. They promise nothing that
-    // matters (every other proposal starts at round 1) and hold no value.
+    // Nothing may stand above the slot but round-0 prepares (which builds before this one wrote
+    // ahead, or a stray one whose PUT landed after its session was deleted): they promise nothing
+    // that matters (every other proposal starts at round 1) and hold no value. Anything else up
+    // there was built on a log that is gone.
     for (const [above, keys] of view.slots) {
       if (above <= slot) continue
       if (!keys.every((key) => key.kind === 'prepare' && key.ballot.round === 0)) return { kind: 'restart' }
