@@ -14,7 +14,7 @@ const FULL_SWEEP_EVERY = 512
  * Which sweep, if any, the slot that decided `tail` runs: an update (a redaction, a repair) a
  * full one; an append one whenever its messages cross a mark, every SWEEP_EVERY messages, and a
  * full one every FULL_SWEEP_EVERY. The marks sit halfway between the segment boundaries, so an
- * append of one message never both seals a segment and sweeps: a turn keeps to 10 requests.
+ * append of one message never both seals a segment and sweeps: a turn keeps to 8 requests.
  */
 export function sweepAfter(tail: Tail): 'none' | 'recent' | 'full' {
   if (tail.appended === 0) return 'full'
