@@ -259,7 +259,7 @@ function sections(measured: Figures[], skipped: string[]): BenchSection[] {
       ),
       notes: [
         'Message layout: 1 LIST (count) + 1 PUT per message (If-None-Match) + 1 PUT of the agent record (If-Match) when it changed, + 1 pack PUT every 8 messages.',
-        "Slot layout: 1 LIST (count) + per append 2 PUT in parallel (the accept carrying the batch of new messages, the next slot's prepare) + 1 LIST + 1 PUT (decided key); every 8th message a sealed segment (1 PUT), and 4 messages later a sweep (1 DeleteObjects, from the LIST already made). An append by a handle that did not win the slot before also PUTs its own prepare and LISTs first.",
+        'Slot layout: 1 LIST (count) + per append 1 PUT (the accept carrying the batch of new messages: the winner of the slot before owns round 0 and needs no prepare) + 1 LIST + 1 PUT (decided key); every 8th message a sealed segment (1 PUT), and 4 messages later a sweep (1 DeleteObjects, from the LIST already made). An append by a handle that did not win the slot before also PUTs its own prepare and LISTs first.',
         ...measured.map(
           (f) =>
             `${f.setup.store}, ${f.setup.layout}: a turn that also writes the agent record (the agent's state changed; ${TURNS} turns at 100+ messages) costs ${f.stateTurns.mean.toFixed(1)} requests on average, ${f.stateTurns.max} at most.`,
