@@ -84,11 +84,22 @@ export async function listSessionsByActivity(
   }
 }
 
+/**
+ * How much later than the record's own time a marker must be to count as later activity. The
+ * record's own write marks the session too (in parallel), and the store stamps that marker to
+ * the whole second by its own clock, a few ms after the client read its clock: when a second
+ * boundary falls between the two, the marker reads later than the record although nothing else
+ * happened (a contract test saw it: `updatedAt` set on a session only just created).
+ */
+const MARKER_RESOLUTION_MS = 1_000
+
 /** The record with `updatedAt` moved to the session's last activity when that is later. */
 export function withActivity(record: SessionRecord, activeAt: Date | null): SessionRecord {
   if (activeAt === null) return record
-  const active = activeAt.toISOString()
-  return active > lastActivity(record) ? { ...record, updatedAt: active } : record
+  const own = Date.parse(lastActivity(record))
+  return activeAt.getTime() > own + MARKER_RESOLUTION_MS
+    ? { ...record, updatedAt: activeAt.toISOString() }
+    : record
 }
 
 /** Every session folder's name: one LIST per 1,000 sessions. */
