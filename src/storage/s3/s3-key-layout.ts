@@ -15,7 +15,7 @@ import { encodeStorageName } from '../storage-name.ts'
  *   <prefix>sessions/<session>/agents/<agent>/log/m<index>                        message (conditional writes)
  *   <prefix>sessions/<session>/agents/<agent>/log/m<index>.pack                   copies of 8 messages
  *   <prefix>sessions/<session>/agents/<agent>/seg/<segment>/<revision>          sealed segment
- *   <prefix>sessions/<session>/agents/<agent>/blobs/<name>                      a large message (format 2)
+ *   <prefix>sessions/<session>/agents/<agent>/blobs/<slot>-<writer>-<n>         a large message (format 2)
  *   <prefix>sessions/<session>/agents/<agent>/quarantine/<name>                 damaged bytes kept aside
  *
  * `<session>` and `<agent>` are `encodeStorageName` outputs (`a-z0-9-_~` only): no ID, however
@@ -113,6 +113,9 @@ export const valueFormat = (value: string): SlotFormat => (value.startsWith('v')
 /** The name of the value a format-2 accept proposes (its own tail). */
 export const ownValue = (ballot: Ballot): string => `v${ballotName(ballot)}`
 
+/** The writer ID of the proposal a value name belongs to (`v<round>.<writer>`, `<round>.<writer>`). */
+export const valueWriter = (value: string): string => value.slice(value.indexOf('.') + 1)
+
 const BALLOT = String.raw`(\d{12})\.([0-9a-f]{1,32})`
 const VALUE = String.raw`v?\d{12}\.[0-9a-f]{1,32}`
 const SLOT_KEY = new RegExp(
@@ -123,11 +126,13 @@ export class AgentKeys {
   readonly dir: string
   readonly log: string
   readonly segments: string
+  readonly blobs: string
 
   constructor(dir: string) {
     this.dir = dir
     this.log = `${dir}log/`
     this.segments = `${dir}seg/`
+    this.blobs = `${dir}blobs/`
   }
 
   slotDir(slot: number): string {
@@ -200,7 +205,7 @@ export class AgentKeys {
 
   /** A large message of the slot layout's format 2, stored once (s3-message-blob.ts). */
   blob(name: string): string {
-    return `${this.dir}blobs/${name}`
+    return `${this.blobs}${name}`
   }
 
   quarantine(name: string): string {

@@ -16,7 +16,6 @@ import {
   blobOf,
   decodeStored,
   type PreparedMessage,
-  prepareMessages,
   type StoredEntry,
   storeBlobs,
   storedForm,
@@ -226,8 +225,8 @@ export class S3MessageLog {
   }
 
   async #appendBatch(messages: Message[], expectedIndex?: number): Promise<MessageRecord[]> {
-    // Format 2 only: large messages get their blobs named and stored once, at the first attempt;
-    // a retry at another slot reuses them.
+    // Format 2 only: large messages' blobs, stored by the previous attempt (a retry at another
+    // slot copies them to its own names on the store's side).
     let prepared: PreparedMessage[] | undefined
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const cached = this.#head
@@ -251,12 +250,16 @@ export class S3MessageLog {
         updatedAt: time,
       }))
       const format = formatAfter(head)
+      const slot = head.slot + 1
+      // The proposal's writer ID is chosen here, since a format-2 blob's name carries it: round 0
+      // if we won the slot below (its writer ID comes with it), else a fresh one.
+      const ahead = this.#takePrepared()
+      const writer = format === 2 && ahead?.slot === slot ? ahead.writer : randomBytes(8).toString('hex')
       // Format 2 proposes the new records alone, a large message's blob stored first (a decided
-      // batch never refers to a blob that is not there); format 1 a tail of the last segmentSize.
-      if (format === 2 && prepared === undefined) {
-        const named = prepareMessages(messages)
-        await storeBlobs(this.#store, this.#keys, named)
-        prepared = named
+      // batch never refers to a blob that is not there), named for this proposal; format 1 a
+      // tail of the last segmentSize.
+      if (format === 2) {
+        prepared = await storeBlobs(this.#store, this.#keys, messages, { slot, writer }, prepared)
       }
       const tail =
         format === 1
@@ -265,12 +268,12 @@ export class S3MessageLog {
               head.tail,
               records.map((record, i) => storedForm(record, prepared?.[i] ?? { message: record.message })),
             )
-      const slot = head.slot + 1
       const outcome = await this.#protocol.decide(slot, head, tail, {
         giveUpIfContended: expectedIndex !== undefined,
         fromRound: this.#contended?.slot === slot ? this.#contended.highest + 1 : 1,
         format,
-        prepared: this.#takePrepared(),
+        prepared: ahead,
+        writer,
         ...(format === 2 ? { sealing: (decided: Tail) => joinBatch(head.tail, decided) } : {}),
       })
       this.#prepared = outcome.kind === 'won' ? outcome.prepared : null

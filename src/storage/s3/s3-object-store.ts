@@ -1,4 +1,5 @@
 import {
+  CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -36,7 +37,7 @@ export interface Condition {
 /** An ETag without its quotes: how LIST, GET and PUT answers are compared and sent. */
 export const bareEtag = (etag: string): string => etag.replaceAll('"', '')
 
-/** The six S3 calls the repository makes, each with retries, 404 as null, failures as StorageError. */
+/** The S3 calls the repository makes, each with retries, 404 as null, failures as StorageError. */
 export class S3ObjectStore {
   readonly client: S3Client
   readonly bucket: string
@@ -147,6 +148,31 @@ export class S3ObjectStore {
       } catch (error) {
         if (statusOf(error) === 412) return null
         if (statusOf(error) === 409 && condition.ifNoneMatch) return null
+        throw error
+      }
+    })
+  }
+
+  /**
+   * Copies `source` to `target` inside the bucket, on the store's side (nothing is uploaded).
+   * False if there is no `source` (the caller then writes the bytes it has).
+   */
+  async copy(source: string, target: string): Promise<boolean> {
+    return this.#retrying('write', this.where(target), async (abortSignal) => {
+      try {
+        await this.client.send(
+          new CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: target,
+            // bucket/key, each path segment URL-encoded (s3rver reads an encoded '/' as part of
+            // the bucket name; AWS and Ceph accept either).
+            CopySource: [this.bucket, ...source.split('/')].map(encodeURIComponent).join('/'),
+          }),
+          { abortSignal },
+        )
+        return true
+      } catch (error) {
+        if (isNotFound(error)) return false
         throw error
       }
     })

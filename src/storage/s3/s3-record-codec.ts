@@ -8,6 +8,12 @@ import {
 } from '../../session/session-records.ts'
 
 /**
+ * A blob's name (s3-message-blob.ts): `<slot>-<writer>-<n>` for the proposal that stored it, or
+ * 32 random hex digits (blobs named before proposals were).
+ */
+export const BLOB_NAME = /^(?:[0-9a-f]{32}|\d{12}-[0-9a-f]{1,32}-\d{1,6})$/
+
+/**
  * The two packed object formats of the S3 log, validated with zod when read back.
  *
  * A tail is what a log slot decides: the last messages of the history (at least `segmentSize`
@@ -40,7 +46,7 @@ export const tailSchema = z.object({
     }),
   ),
   /** Format 2, an update: blobs of the messages it replaced, deleted once it is decided. */
-  dropped: z.array(z.string().regex(/^[0-9a-f]{32}$/)).optional(),
+  dropped: z.array(z.string().regex(BLOB_NAME)).optional(),
 })
 export type Tail = z.infer<typeof tailSchema>
 

@@ -206,6 +206,11 @@ export class SlotProtocol {
       fromRound?: number
       format: SlotFormat
       prepared?: Prepared | null
+      /**
+       * This proposal's writer ID, when the caller named something after it (a format-2 blob). It
+       * must be `prepared.writer` when round 0 is used here.
+       */
+      writer?: string
       /** Format 2: the records the segments are cut from, given the decided batch (see complete). */
       sealing?: (decided: Tail) => Tail
     },
@@ -214,7 +219,11 @@ export class SlotProtocol {
     const ahead = format === 2 && options.prepared?.slot === slot ? options.prepared : null
     // A fresh writer ID per proposal: a ballot (and so a key) is never reused, even by one process
     // proposing twice at the same slot from a stale view. Reusing one would overwrite a decided tail.
-    const writer = ahead?.writer ?? randomBytes(8).toString('hex')
+    if (ahead && options.writer !== undefined && options.writer !== ahead.writer) {
+      // A bug, never a storage fault: blobs named for one writer, a value named for another.
+      throw new Error(`round 0 at slot ${slot} belongs to writer ${ahead.writer}, not ${options.writer}`)
+    }
+    const writer = ahead?.writer ?? options.writer ?? randomBytes(8).toString('hex')
     let round = ahead ? 0 : Math.max(1, options.fromRound ?? 1)
     let oursAccepted = false
     // Our value's name, once an object holding our tail exists (or is being written: a PUT that

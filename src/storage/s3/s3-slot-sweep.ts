@@ -1,6 +1,7 @@
 import { StorageError } from '../../session/session-errors.ts'
 import { batchChain, type Decided } from './s3-batch-chain.ts'
-import { type AgentKeys, ownValue, type SlotKey, valueFormat } from './s3-key-layout.ts'
+import { type AgentKeys, ownValue, type SlotKey, valueFormat, valueWriter } from './s3-key-layout.ts'
+import { blobOwner } from './s3-message-blob.ts'
 import type { S3ObjectStore } from './s3-object-store.ts'
 import { type Tail, tailEnd } from './s3-record-codec.ts'
 import type { LogView } from './s3-slot-protocol.ts'
@@ -73,6 +74,8 @@ export async function sweepSlot(
         doomed.push(key.key)
       }
     }
+    // Blobs of proposals that lost their slot (a failed or killed append's), however old.
+    if (full) doomed.push(...(await orphanBlobs(store, keys, slot, parsed)))
     // A rewritten segment's old revision, and the blob of a replaced message, hold the text a
     // redaction removed.
     for (const rewrite of tail.rewrites) doomed.push(keys.segment(rewrite.segment, rewrite.previous))
@@ -111,4 +114,31 @@ function liveBatches(
   return new Set(
     chain.filter((link) => link.slot !== slot).map((link) => keys.proposal(link.slot, link.value)),
   )
+}
+
+/**
+ * Blobs that nobody can ever refer to: each names the slot its proposal was for and the
+ * proposal's writer, and that slot is decided for another writer's value (decisions are final).
+ * A blob whose slot is not decided yet may belong to a proposal in flight, and stays.
+ */
+async function orphanBlobs(
+  store: S3ObjectStore,
+  keys: AgentKeys,
+  slot: number,
+  listed: SlotKey[],
+): Promise<string[]> {
+  const winners = new Map<number, string>()
+  for (const key of listed) {
+    if (key.kind === 'decided' && valueFormat(key.value) === 2) winners.set(key.slot, valueWriter(key.value))
+  }
+  const orphans: string[] = []
+  for await (const page of store.listAll(keys.blobs)) {
+    for (const key of page) {
+      const owner = blobOwner(key.slice(keys.blobs.length))
+      if (owner === null || owner.slot > slot) continue
+      const winner = winners.get(owner.slot)
+      if (winner !== undefined && winner !== owner.writer) orphans.push(key)
+    }
+  }
+  return orphans
 }
