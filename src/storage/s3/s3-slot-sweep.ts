@@ -74,8 +74,9 @@ export async function sweepSlot(
         doomed.push(key.key)
       }
     }
-    // Blobs of proposals that lost their slot (a failed or killed append's), however old.
-    if (full) doomed.push(...(await orphanBlobs(store, keys, slot, parsed)))
+    // Blobs of proposals that lost their slot (a failed or killed append's), however old. Only
+    // format 2 has blobs.
+    if (full && valueFormat(value) === 2) doomed.push(...(await orphanBlobs(store, keys, slot, parsed)))
     // A rewritten segment's old revision, and the blob of a replaced message, hold the text a
     // redaction removed.
     for (const rewrite of tail.rewrites) doomed.push(keys.segment(rewrite.segment, rewrite.previous))
