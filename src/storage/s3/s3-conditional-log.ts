@@ -23,6 +23,7 @@ import {
   type Pack,
   packEndingAt,
   packStart,
+  withEntry,
 } from './s3-pack-codec.ts'
 import { encode } from './s3-record-codec.ts'
 import { sleep } from './s3-retry-policy.ts'
@@ -169,8 +170,7 @@ export class S3ConditionalLog {
         delete next.damaged
         // If-Match: a concurrent redaction or repair of the same message makes us re-read it.
         if (await this.#replace(index, next, stored.etag)) {
-          // The pack still holds the old text: remove it (readers then GET these messages one by one).
-          await this.#store.deleteMany([this.#keys.pack(packEndingAt(index))])
+          await this.#repack(index)
           return next
         }
       }
@@ -271,7 +271,42 @@ export class S3ConditionalLog {
     )
   }
 
-  /** Writes the pack ending at `index` from known records; skipped when one is not known. */
+  /**
+   * After a redaction of message `index`: its group's pack must keep no copy of the old text,
+   * whenever the writer that seals the group writes it. So the pack is rewritten with the new
+   * record in the old one's place (If-Match on the pack read), and a group with no pack yet gets
+   * one holding this entry alone (If-None-Match). A writer sealing the group late, from records
+   * it read before the redaction, claims the pack with If-None-Match too, so it gets 412 and
+   * writes nothing; one that sealed first is overwritten here. Either order leaves no old text.
+   * (Deleting the pack, as before, let a late sealer put the old text back.)
+   */
+  async #repack(index: number): Promise<void> {
+    const key = this.#keys.pack(packEndingAt(index))
+    const current = this.#known.get(index)
+    if (current === undefined) throw new Error(`message ${index} was just written but is not known`)
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const stored = await this.#store.get(key)
+      let pack: Pack | null = null
+      if (stored !== null) {
+        try {
+          pack = decodePack(stored.text, this.#store.where(key))
+        } catch (error) {
+          // A damaged pack is a damaged copy: replaced whole.
+          if (!(error instanceof DamagedRecordError)) throw error
+        }
+      }
+      const condition =
+        stored === null ? { ifNoneMatch: true } : stored.etag === undefined ? {} : { ifMatch: stored.etag }
+      const text = encode(withEntry(pack, index, current.text, current.etag))
+      if ((await this.#store.write(key, text, condition)) !== null) return
+    }
+    throw new StorageError('update', `${this.#store.where(key)} (kept changing)`)
+  }
+
+  /**
+   * Writes the pack ending at `index` from known records; skipped when one is not known, or when
+   * the group already has a pack (If-None-Match: a redaction may have claimed it, see #repack).
+   */
   async #seal(index: number, lookup: (index: number) => Known | undefined, strict: boolean): Promise<void> {
     if ((index + 1) % PACK_SIZE !== 0) return
     const entries: Pack['entries'] = []
@@ -286,7 +321,7 @@ export class S3ConditionalLog {
     }
     const pack: Pack = { schemaVersion: 1, kind: 'pack', start: packStart(index), entries }
     try {
-      await this.#store.write(this.#keys.pack(index), encode(pack))
+      await this.#store.write(this.#keys.pack(index), encode(pack), { ifNoneMatch: true })
     } catch (error) {
       // The message is stored and acknowledged; a pack is only a copy readers verify, and without
       // it they GET the messages one by one. Thrown only to the bulk import, which owns no message.

@@ -2,11 +2,12 @@ import { z } from 'zod'
 import { parseRecord } from '../../session/session-records.ts'
 
 /**
- * A pack holds copies of `PACK_SIZE` consecutive messages of a conditional-write log, written
- * once by the writer that claimed the last of them, so a restore reads a window with a few GETs
- * instead of one per message. Each entry names the ETag of the message object it copies; a
+ * A pack holds copies of `PACK_SIZE` consecutive messages of a conditional-write log, claimed
+ * (If-None-Match) by the writer that claimed the last of them, so a restore reads a window with a
+ * few GETs instead of one per message; a redaction rewrites the entry it changes (or claims the
+ * pack first, with that entry alone). Each entry names the ETag of the message object it copies; a
  * reader uses an entry only when that ETag is still the one LIST reports, so a pack can be stale
- * (after a redaction) or partial but never wrong. Messages larger than `PACK_COPY_LIMIT` are not
+ * or partial but never wrong. Messages larger than `PACK_COPY_LIMIT` are not
  * copied: large content is uploaded once. Version history: 1 (tether-agents 0.2).
  */
 
@@ -36,3 +37,16 @@ export function decodePack(text: string, where: string): Pack {
 export const packStart = (last: number): number => last - PACK_SIZE + 1
 export const packEndingAt = (index: number): number =>
   Math.floor(index / PACK_SIZE) * PACK_SIZE + PACK_SIZE - 1
+
+/**
+ * `pack` (or, where the group has none, an empty one) with the entry of message `index` replaced
+ * by `text` and its ETag: what a redaction leaves in the pack, so that no copy of the old text
+ * stays. Entries nobody knows are empty (`etag: ''`): readers GET those messages.
+ */
+export function withEntry(pack: Pack | null, index: number, text: string, etag: string): Pack {
+  const start = packStart(packEndingAt(index))
+  const entries = Array.from({ length: PACK_SIZE }, (_, i) => pack?.entries[i] ?? { etag: '' })
+  entries[index - start] =
+    text.length <= PACK_COPY_LIMIT ? { etag, record: JSON.parse(text) as unknown } : { etag }
+  return { schemaVersion: 1, kind: 'pack', start, entries }
+}
