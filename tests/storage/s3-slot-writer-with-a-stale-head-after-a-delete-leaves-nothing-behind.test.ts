@@ -85,6 +85,34 @@ for (const target of S3_TARGETS) {
         const fresh = await open().readMessages(ref)
         expect(fresh.map((record) => textOf(record.message))).toEqual(['new-0', 'late', 'new-1'])
       }, 60_000)
+
+      it('keys a killed stale writer left above the head are removed by the next append, never adopted', async () => {
+        const prefix = 'left-above/'
+        const ref = { sessionId: 'restarted', agentId: 'default' }
+        const writer = openAt(prefix)
+        await writer.createSession({ sessionId: ref.sessionId })
+        for (const text of ['m0', 'm1', 'm2']) await writer.appendMessage({ ...ref, message: user(text) })
+        // What a writer killed mid-proposal on a log that was then deleted and started again
+        // leaves: its prepare and its accept (carrying a batch built on the old log) above the head.
+        const keys = new KeyLayout(prefix).agentLayout(ref)
+        const raw = rawBucket(s3.server.clientConfig(), s3.bucket)
+        const [someBatch] = (await raw.keys(keys.slotDir(0))).filter((key) => key.includes('/a~'))
+        const body = await raw.get(someBatch as string)
+        const ghost = { round: 1, writer: 'deadbeefdeadbeef' }
+        await raw.put(keys.prepare(4, ghost, 2), '-\n')
+        await raw.put(keys.accept(5, ghost, 'v000000000001.deadbeefdeadbeef'), body)
+
+        const other = openAt(prefix)
+        for (let i = 3; i < 8; i++) {
+          const record = await other.appendMessage({ ...ref, message: user(`m${i}`) })
+          expect(record.index).toBe(i)
+        }
+        expect((await raw.keys(keys.log)).some((key) => key.includes('deadbeef'))).toBe(false)
+        const fresh = await openAt(prefix).readMessages(ref)
+        expect(fresh.map((record) => textOf(record.message))).toEqual(
+          Array.from({ length: 8 }, (_, i) => `m${i}`),
+        )
+      }, 60_000)
     },
   )
 }

@@ -102,6 +102,11 @@ type CheckState =
   | { kind: 'decided' }
   | { kind: 'restart' }
   | { kind: 'outbid'; highest: number }
+  /** Keys above the slot, left by proposals on a log that is gone: remove them, then look again. */
+  | { kind: 'stale'; keys: string[] }
+
+/** A check once stale keys are out of the way. */
+type Checked = Exclude<CheckState, { kind: 'stale' }>
 
 export class SlotProtocol {
   readonly store: S3ObjectStore
@@ -232,7 +237,7 @@ export class SlotProtocol {
     for (let attempt = 0; attempt < MAX_ROUNDS; attempt++) {
       const ballot: Ballot = { round, writer }
       let view: LogView
-      let state: CheckState
+      let state: Checked
       if (ahead && attempt === 0) {
         // Round 0 is ours alone at this slot (we won the slot below), and no ballot is lower: no
         // proposal can have accepted anything that phase 1 would have to adopt.
@@ -242,8 +247,7 @@ export class SlotProtocol {
         const carriesTail = format === 1 && ours === undefined
         if (carriesTail) ours = ballotName(ballot)
         await this.store.put(this.keys.prepare(slot, ballot, format), carriesTail ? encode(tail) : '-\n')
-        view = await this.view()
-        state = this.#check(view, slot, base, ballot)
+        ;({ view, state } = await this.#listAndCheck(slot, base, ballot, LIST_PAGE))
       }
       if (state.kind === 'ok') {
         let body = '-\n'
@@ -258,8 +262,7 @@ export class SlotProtocol {
         await this.store.put(this.keys.accept(slot, ballot, value), body)
         // The LIST a sweep works from: deeper where this slot will sweep (or may: another's value).
         const sweeping = value !== ours || sweepAfter(tail) !== 'none'
-        view = await this.view(undefined, sweeping ? SWEEP_PAGE : LIST_PAGE)
-        state = this.#check(view, slot, base, ballot)
+        ;({ view, state } = await this.#listAndCheck(slot, base, ballot, sweeping ? SWEEP_PAGE : LIST_PAGE))
         if (state.kind === 'ok') {
           const decidedTail = value === ours ? tail : await this.#proposalTail(slot, value)
           await this.complete(slot, value, decidedTail, view, options.sealing?.(decidedTail))
@@ -393,19 +396,47 @@ export class SlotProtocol {
     return { slot: slot + 1, writer: randomBytes(8).toString('hex') }
   }
 
+  /**
+   * Lists the log (after a write of ours) and checks the slot. Stale keys above the slot are
+   * deleted first and the log listed again: a read after our write either way, as Paxos needs.
+   * If they cannot be deleted, the proposal starts again rather than build below them.
+   */
+  async #listAndCheck(
+    slot: number,
+    base: Base,
+    ballot: Ballot,
+    maxKeys: number,
+  ): Promise<{ view: LogView; state: Checked }> {
+    for (let attempt = 0; ; attempt++) {
+      const view = await this.view(undefined, maxKeys)
+      const state = this.#check(view, slot, base, ballot)
+      if (state.kind !== 'stale') return { view, state }
+      if (attempt >= 2) return { view, state: { kind: 'restart' } }
+      try {
+        await this.store.deleteMany(state.keys)
+      } catch (error) {
+        if (!(error instanceof StorageError)) throw error
+        return { view, state: { kind: 'restart' } }
+      }
+    }
+  }
+
   #check(view: LogView, slot: number, base: Base, ballot: Ballot): CheckState {
     const top = view.top
     if (top !== null && top.slot >= slot) return { kind: 'decided' }
     // Our base must still be the newest decided slot: otherwise the log was deleted or rebuilt.
     if (base.slot !== (top?.slot ?? -1) || base.value !== (top?.value ?? null)) return { kind: 'restart' }
-    // Nothing may stand above the slot but round-0 prepares (which builds before this one wrote
-    // ahead, or a stray one whose PUT landed after its session was deleted): they promise nothing
-    // that matters (every other proposal starts at round 1) and hold no value. Anything else up
-    // there was built on a log that is gone.
+    // Nothing above the slot can be live: a proposal at a slot starts only once the slot below it
+    // has its decided key, and ours has none yet. What stands there was built on a log that is
+    // gone (a writer whose head predates a delete, killed before it removed its keys): removed
+    // here, before this slot is decided, so that no proposal at those slots ever adopts it.
+    // Round-0 prepares (which builds before this one wrote ahead) hold no value and are left.
+    const stale: string[] = []
     for (const [above, keys] of view.slots) {
       if (above <= slot) continue
-      if (!keys.every((key) => key.kind === 'prepare' && key.ballot.round === 0)) return { kind: 'restart' }
+      for (const key of keys) if (!(key.kind === 'prepare' && key.ballot.round === 0)) stale.push(key.key)
     }
+    if (stale.length > 0) return { kind: 'stale', keys: stale }
     let accepted: Extract<SlotKey, { kind: 'accept' }> | null = null
     let highest = 0
     let outbid = false
