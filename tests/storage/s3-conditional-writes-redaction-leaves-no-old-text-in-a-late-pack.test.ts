@@ -4,7 +4,7 @@ import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { cephSkipNote, cephUnavailable } from '../support/ceph-cluster.ts'
 import { restoreInFreshProcess } from '../support/run-session-worker.ts'
 import { rawBucket } from '../support/s3-raw.ts'
-import { S3_TARGETS, type S3TestTarget, TARGET_START_TIMEOUT } from '../support/s3-targets.ts'
+import { S3_TARGETS, type S3TestTarget, TARGET_START_TIMEOUT, workerStoreAt } from '../support/s3-targets.ts'
 
 const ceph = S3_TARGETS.find((target) => target.conditionalWrites) as (typeof S3_TARGETS)[number]
 const user = (text: string): Message => ({ role: 'user', content: [{ type: 'text', text }] })
@@ -37,11 +37,7 @@ describe.skipIf(cephUnavailable() !== undefined)(
       for (const key of await raw.keys(prefix)) if ((await raw.get(key)).includes(needle)) hits.push(key)
       return hits
     }
-    const restore = (prefix: string) =>
-      restoreInFreshProcess(
-        { kind: 's3', endpoint: server.endpoint, bucket, prefix, credentials: server.credentials },
-        'chat',
-      )
+    const restore = (prefix: string) => restoreInFreshProcess(workerStoreAt(server, bucket, prefix), 'chat')
     const ref = { sessionId: 'chat', agentId: 'default' }
     const conversation = (count: number) =>
       Array.from({ length: count }, (_, i) =>

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { type Message, StorageError } from '../../src/index.ts'
 import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { restoreInFreshProcess } from '../support/run-session-worker.ts'
-import { S3_TARGETS, useS3Target } from '../support/s3-targets.ts'
+import { S3_TARGETS, useS3Target, workerStoreAt } from '../support/s3-targets.ts'
 
 const user = (text: string): Message => ({ role: 'user', content: [{ type: 'text', text }] })
 const assistant = (text: string): Message => ({ role: 'assistant', content: [{ type: 'text', text }] })
@@ -59,13 +59,7 @@ for (const target of S3_TARGETS) {
         expect(m3.index).toBe(3)
 
         const restored = await restoreInFreshProcess(
-          {
-            kind: 's3',
-            endpoint: s3.server.endpoint,
-            bucket: s3.bucket,
-            prefix,
-            credentials: s3.server.credentials,
-          },
+          workerStoreAt(s3.server, s3.bucket, prefix),
           ref.sessionId,
         )
         expect(restored.map(textOf)).toEqual(['m1', 'm2', 'b1', 'm3'])

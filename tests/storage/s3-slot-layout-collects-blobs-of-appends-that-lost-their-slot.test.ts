@@ -4,7 +4,7 @@ import { S3SessionRepository } from '../../src/storage/s3/index.ts'
 import { KeyLayout } from '../../src/storage/s3/s3-key-layout.ts'
 import { restoreInFreshProcess } from '../support/run-session-worker.ts'
 import { rawBucket } from '../support/s3-raw.ts'
-import { S3_TARGETS, useS3Target } from '../support/s3-targets.ts'
+import { S3_TARGETS, useS3Target, workerStoreAt } from '../support/s3-targets.ts'
 
 const user = (text: string): Message => ({ role: 'user', content: [{ type: 'text', text }] })
 const assistant = (text: string): Message => ({ role: 'assistant', content: [{ type: 'text', text }] })
@@ -34,17 +34,18 @@ for (const target of S3_TARGETS) {
         })
       const blobsOf = async (prefix: string, ref: { sessionId: string; agentId: string }) =>
         rawBucket(s3.server.clientConfig(), s3.bucket).keys(new KeyLayout(prefix).agentLayout(ref).blobs)
-      const storeAt = (prefix: string) => ({
-        kind: 's3' as const,
-        endpoint: s3.server.endpoint,
-        bucket: s3.bucket,
-        prefix,
-        credentials: s3.server.credentials,
-      })
+      const storeAt = (prefix: string) => workerStoreAt(s3.server, s3.bucket, prefix)
+      const ref = { sessionId: 'chat', agentId: 'default' }
+      /** A session on `prefix` holding `first`, and two devices on it: through the proxy, and direct. */
+      async function twoDevices(prefix: string, first: Message[]) {
+        const proxied = open(prefix, true)
+        await proxied.createSession({ sessionId: ref.sessionId })
+        for (const message of first) await proxied.appendMessage({ ...ref, message })
+        return { proxied, direct: open(prefix) }
+      }
 
       it('a failed append leaves a blob; the next redaction sweeps it and keeps the stored ones', async () => {
         const prefix = 'orphan/'
-        const ref = { sessionId: 'chat', agentId: 'default' }
         const failing = open(prefix, true)
         const other = open(prefix)
         await other.createSession({ sessionId: ref.sessionId })
@@ -75,11 +76,7 @@ for (const target of S3_TARGETS) {
 
       it('an append that lost its slot copies its blob to the next slot on the store side, and the copy left behind is swept', async () => {
         const prefix = 'retried/'
-        const ref = { sessionId: 'chat', agentId: 'default' }
-        const slow = open(prefix, true)
-        const fast = open(prefix)
-        await slow.createSession({ sessionId: ref.sessionId })
-        await slow.appendMessage({ ...ref, message: user('q0') })
+        const { proxied: slow, direct: fast } = await twoDevices(prefix, [user('q0')])
         // Another device appends: the slow device's head is now one slot behind.
         await fast.appendMessage({ ...ref, message: assistant('a0') })
 
@@ -99,12 +96,7 @@ for (const target of S3_TARGETS) {
 
       it('a sweep keeps the blob of a proposal whose slot is not decided yet (an append running meanwhile)', async () => {
         const prefix = 'in-flight/'
-        const ref = { sessionId: 'chat', agentId: 'default' }
-        const sweeper = open(prefix, true)
-        const writer = open(prefix)
-        await sweeper.createSession({ sessionId: ref.sessionId })
-        await sweeper.appendMessage({ ...ref, message: user('q0') })
-        await sweeper.appendMessage({ ...ref, message: assistant('a0') })
+        const { proxied: sweeper, direct: writer } = await twoDevices(prefix, [user('q0'), assistant('a0')])
         await writer.countMessages(ref)
 
         // The redaction's full sweep lists blobs/ late: by then the writer has stored a blob

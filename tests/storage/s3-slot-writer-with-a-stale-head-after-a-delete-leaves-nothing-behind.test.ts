@@ -5,7 +5,7 @@ import { KeyLayout } from '../../src/storage/s3/s3-key-layout.ts'
 import { ScriptedModel } from '../../src/testing/index.ts'
 import { restoreInFreshProcess } from '../support/run-session-worker.ts'
 import { rawBucket } from '../support/s3-raw.ts'
-import { S3_TARGETS, useS3Target } from '../support/s3-targets.ts'
+import { S3_TARGETS, useS3Target, workerStoreAt } from '../support/s3-targets.ts'
 
 const user = (text: string): Message => ({ role: 'user', content: [{ type: 'text', text }] })
 const textOf = (message: Message) => (message.content[0] as { text: string }).text
@@ -45,16 +45,7 @@ for (const target of S3_TARGETS) {
         await phone.deleteSession({ sessionId: 'restarted' })
         await agentOn(phone).run('phone 0')
         await laptop.run('laptop 2')
-        const restored = await restoreInFreshProcess(
-          {
-            kind: 's3',
-            endpoint: s3.server.endpoint,
-            bucket: s3.bucket,
-            prefix,
-            credentials: s3.server.credentials,
-          },
-          'restarted',
-        )
+        const restored = await restoreInFreshProcess(workerStoreAt(s3.server, s3.bucket, prefix), 'restarted')
         expect(restored.map(textOf)).toEqual(['phone 0', 'noted', 'laptop 2', 'noted'])
       }, 60_000)
 

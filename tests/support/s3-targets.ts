@@ -1,7 +1,7 @@
 import type { S3ClientConfig } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll } from 'vitest'
 import { cephSkipNote, cephUnavailable, useCephCluster } from './ceph-cluster.ts'
-import type { S3Credentials } from './run-session-worker.ts'
+import type { S3Credentials, WorkerStore } from './run-session-worker.ts'
 import { type S3Proxy, startS3Proxy } from './s3-proxy.ts'
 import { S3RVER_CREDENTIALS, startS3Server } from './s3-server.ts'
 
@@ -55,6 +55,13 @@ export const S3_TARGETS: readonly S3TargetKind[] = [
     },
   },
 ]
+
+/** What a worker process (a fresh process restoring a session) opens to reach `prefix` of `bucket`. */
+export const workerStoreAt = (
+  server: Pick<S3TestTarget, 'endpoint' | 'credentials'>,
+  bucket: string,
+  prefix: string,
+): WorkerStore => ({ kind: 's3', endpoint: server.endpoint, bucket, prefix, credentials: server.credentials })
 
 /** Ceph needs ~15 s to start once per run; hooks that may start it get this long. */
 export const TARGET_START_TIMEOUT = 150_000
