@@ -61,7 +61,7 @@ export function blobOwner(name: string): BlobOwner | null {
 }
 
 /** Names a blob for each large message, for the proposal `owner`. */
-export function prepareMessages(messages: Message[], owner: BlobOwner): PreparedMessage[] {
+function prepareMessages(messages: Message[], owner: BlobOwner): PreparedMessage[] {
   return messages.map((message, n) => {
     const body = JSON.stringify(message)
     if (body.length <= BLOB_THRESHOLD) return { message }
