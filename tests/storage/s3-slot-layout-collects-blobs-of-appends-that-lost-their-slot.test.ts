@@ -111,7 +111,8 @@ for (const target of S3_TARGETS) {
           return { kind: 'delay', ms: 1_500 }
         })
         const redaction = sweeper.updateMessage({ ...ref, index: 1, message: assistant('a0, edited') })
-        await listed
+        // The sweep must list blobs/ (else there is nothing to hold, and nothing this test proves).
+        expect(await Promise.race([listed.then(() => 'listed'), redaction.then(() => 'done')])).toBe('listed')
         const appended = await writer.appendMessage({ ...ref, message: user(large('meanwhile')) })
         await redaction
         s3.proxy.setFaults(undefined)
