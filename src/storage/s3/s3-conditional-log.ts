@@ -18,10 +18,10 @@ import type { AgentKeys } from './s3-key-layout.ts'
 import type { ListPage, S3ObjectStore } from './s3-object-store.ts'
 import {
   decodePack,
-  PACK_COPY_LIMIT,
   PACK_SIZE,
   type Pack,
   packEndingAt,
+  packEntry,
   packStart,
   withEntry,
 } from './s3-pack-codec.ts'
@@ -313,11 +313,7 @@ export class S3ConditionalLog {
     for (let i = packStart(index); i <= index; i++) {
       const known = lookup(i)
       if (known === undefined) return
-      entries.push(
-        known.text.length <= PACK_COPY_LIMIT
-          ? { etag: known.etag, record: JSON.parse(known.text) as unknown }
-          : { etag: known.etag },
-      )
+      entries.push(packEntry(known.text, known.etag))
     }
     const pack: Pack = { schemaVersion: 1, kind: 'pack', start: packStart(index), entries }
     try {

@@ -24,7 +24,14 @@ import type { ListPage, S3ObjectStore, StoredText } from './s3-object-store.ts'
 import { planQuarantine } from './s3-quarantine.ts'
 import { decodeSegment, newTail, type Tail, tailEnd } from './s3-record-codec.ts'
 import { sleep } from './s3-retry-policy.ts'
-import { type Base, LIST_PAGE, type LogView, type Prepared, SlotProtocol } from './s3-slot-protocol.ts'
+import {
+  type Base,
+  LIST_PAGE,
+  type LogView,
+  type Prepared,
+  proposalWriter,
+  SlotProtocol,
+} from './s3-slot-protocol.ts'
 
 /**
  * The newest decided slot and its tail: what the next proposal builds on. In format 1 the tail
@@ -254,7 +261,7 @@ export class S3MessageLog {
       // The proposal's writer ID is chosen here, since a format-2 blob's name carries it: round 0
       // if we won the slot below (its writer ID comes with it), else a fresh one.
       const ahead = this.#takePrepared()
-      const writer = format === 2 && ahead?.slot === slot ? ahead.writer : randomBytes(8).toString('hex')
+      const writer = proposalWriter(ahead, slot, format)
       // Format 2 proposes the new records alone, a large message's blob stored first (a decided
       // batch never refers to a blob that is not there), named for this proposal; format 1 a
       // tail of the last segmentSize.

@@ -46,7 +46,11 @@ export const packEndingAt = (index: number): number =>
 export function withEntry(pack: Pack | null, index: number, text: string, etag: string): Pack {
   const start = packStart(packEndingAt(index))
   const entries = Array.from({ length: PACK_SIZE }, (_, i) => pack?.entries[i] ?? { etag: '' })
-  entries[index - start] =
-    text.length <= PACK_COPY_LIMIT ? { etag, record: JSON.parse(text) as unknown } : { etag }
+  entries[index - start] = packEntry(text, etag)
   return { schemaVersion: 1, kind: 'pack', start, entries }
+}
+
+/** A pack's entry for a stored record: its ETag, and the record itself unless it is large. */
+export function packEntry(text: string, etag: string): Pack['entries'][number] {
+  return text.length <= PACK_COPY_LIMIT ? { etag, record: JSON.parse(text) as unknown } : { etag }
 }

@@ -72,6 +72,23 @@ export interface Prepared {
   writer: string
 }
 
+/** `prepared`, if it is round 0 of `slot` (format 2 only). */
+const roundZeroAt = (prepared: Prepared | null | undefined, slot: number, format: SlotFormat) =>
+  format === 2 && prepared?.slot === slot ? prepared : null
+
+/**
+ * The writer ID a proposal at `slot` uses: round 0's if `prepared` is it, else a fresh one. Fresh
+ * per proposal, so a ballot (and so a key) is never reused, even by one process proposing twice
+ * at the same slot from a stale view: reusing one would overwrite a decided tail.
+ */
+export function proposalWriter(
+  prepared: Prepared | null | undefined,
+  slot: number,
+  format: SlotFormat,
+): string {
+  return roundZeroAt(prepared, slot, format)?.writer ?? randomBytes(8).toString('hex')
+}
+
 /** What the proposer built on: the slot below its own and the value decided there. */
 export interface Base {
   slot: number
@@ -221,14 +238,12 @@ export class SlotProtocol {
     },
   ): Promise<SlotOutcome> {
     const { format } = options
-    const ahead = format === 2 && options.prepared?.slot === slot ? options.prepared : null
-    // A fresh writer ID per proposal: a ballot (and so a key) is never reused, even by one process
-    // proposing twice at the same slot from a stale view. Reusing one would overwrite a decided tail.
-    if (ahead && options.writer !== undefined && options.writer !== ahead.writer) {
+    const ahead = roundZeroAt(options.prepared, slot, format)
+    const writer = options.writer ?? proposalWriter(options.prepared, slot, format)
+    if (ahead && writer !== ahead.writer) {
       // A bug, never a storage fault: blobs named for one writer, a value named for another.
-      throw new Error(`round 0 at slot ${slot} belongs to writer ${ahead.writer}, not ${options.writer}`)
+      throw new Error(`round 0 at slot ${slot} belongs to writer ${ahead.writer}, not ${writer}`)
     }
-    const writer = ahead?.writer ?? options.writer ?? randomBytes(8).toString('hex')
     let round = ahead ? 0 : Math.max(1, options.fromRound ?? 1)
     let oursAccepted = false
     // Our value's name, once an object holding our tail exists (or is being written: a PUT that
